@@ -1,0 +1,262 @@
+"""Namespaces, repositories, robot accounts and repository permissions."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import string
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from . import crypto
+from .names import validate_namespace_name, validate_repository_name, validate_robot_short_name
+
+if TYPE_CHECKING:
+    from .principals import Principal
+
+TOKEN_ALPHABET = string.ascii_uppercase + string.digits
+TOKEN_LENGTH = 64
+
+
+class Role(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    ADMIN = "admin", "Admin"
+
+
+# The roles that allow an action; admin implies write implies read.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "read": (Role.READ, Role.WRITE, Role.ADMIN),
+    "write": (Role.WRITE, Role.ADMIN),
+    "admin": (Role.ADMIN,),
+}
+
+
+class Namespace(models.Model):
+    """A user's own namespace or an organization; the first part of every repository name.
+
+    Organization admins have admin on every repository of the organization; members are the
+    users who belong to it (they get repository access through explicit permissions).
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        ORGANIZATION = "org", "Organization"
+
+    name = models.CharField(max_length=255, unique=True, validators=[validate_namespace_name])
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_namespace",
+        help_text="The user whose namespace this is (user namespaces only).",
+    )
+    admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="administered_namespaces"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="member_namespaces"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_organization(self) -> bool:
+        return self.kind == self.Kind.ORGANIZATION
+
+    def is_admin(self, user) -> bool:
+        """Whether a Django user administers this namespace (owner, org admin or superuser)."""
+        if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "pk"):
+            return False
+        if getattr(user, "is_superuser", False):
+            return True
+        if self.owner_id is not None and self.owner_id == user.pk:
+            return True
+        return self.admins.filter(pk=user.pk).exists()
+
+
+class RepositoryQuerySet(models.QuerySet):
+    def restrict(self, principal: Principal, action: str = "read") -> RepositoryQuerySet:
+        """Exactly the repositories ``principal`` may perform ``action`` (read/write/admin) on.
+
+        The one permission query: every view goes through it, so none can forget the check.
+        """
+        from .principals import is_anonymous
+
+        roles = ACTION_ROLES[action]
+        public = Q(is_public=True) if action == "read" else Q(pk__in=[])
+        if is_anonymous(principal):
+            return self.filter(public)
+        if isinstance(principal, RobotAccount):
+            granted = Q(
+                pk__in=RepositoryPermission.objects.filter(robot=principal, role__in=roles).values(
+                    "repository"
+                )
+            )
+            return self.filter(public | granted)
+        user = principal
+        if user.is_superuser:
+            return self.all()
+        granted = Q(
+            pk__in=RepositoryPermission.objects.filter(user=user, role__in=roles).values(
+                "repository"
+            )
+        )
+        owned = Q(namespace__owner=user) | Q(namespace__in=user.administered_namespaces.all())
+        return self.filter(public | granted | owned).distinct()
+
+
+class Repository(models.Model):
+    """A named image repository inside a namespace: ``<namespace>/<name>``.
+
+    Names may have several segments (``team/tools/cli``). Private unless made public; pushing to
+    a new name creates it.
+    """
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=255, validators=[validate_repository_name])
+    is_public = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    auto_prime = models.BooleanField(
+        default=False, help_text="Build the squashed image of every newly pushed tag."
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = RepositoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["namespace__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="unique_repository_name")
+        ]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+
+def generate_token() -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+class RobotAccountQuerySet(models.QuerySet):
+    def get_by_full_name(self, full_name: str) -> RobotAccount:
+        ns, sep, short = full_name.partition("+")
+        if not sep:
+            raise RobotAccount.DoesNotExist(full_name)
+        return self.select_related("namespace").get(namespace__name=ns, short_name=short)
+
+
+class RobotAccount(models.Model):
+    """A non-human account ``<namespace>+<short>`` authenticating with a 64-character token.
+
+    The token is stored encrypted (Fernet, key outside the database) so that a database dump
+    does not contain it, while admins can still display it as Quay does.
+    """
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="robots")
+    short_name = models.CharField(max_length=255, validators=[validate_robot_short_name])
+    description = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    token_encrypted = models.TextField(editable=False)
+
+    objects = RobotAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["namespace__name", "short_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "short_name"], name="unique_robot_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace.name}+{self.short_name}"
+
+    @property
+    def token(self) -> str:
+        return crypto.decrypt(self.token_encrypted)
+
+    def set_token(self, token: str) -> None:
+        self.token_encrypted = crypto.encrypt(token)
+
+    def regenerate_token(self) -> str:
+        """Replace the token (the old one stops working at once) and return the new one."""
+        token = generate_token()
+        self.set_token(token)
+        self.save(update_fields=["token_encrypted"])
+        return token
+
+    def check_token(self, candidate: str) -> bool:
+        try:
+            current = self.token
+        except ValueError:
+            return False
+        return hmac.compare_digest(current.encode(), candidate.encode())
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.token_encrypted:
+            self.set_token(generate_token())
+        super().save(*args, **kwargs)
+
+
+class RepositoryPermission(models.Model):
+    """A role (read, write or admin) on one repository for exactly one user or robot."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="permissions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="repository_permissions",
+    )
+    robot = models.ForeignKey(
+        RobotAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="permissions",
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=True) & Q(robot__isnull=False))
+                | (Q(user__isnull=False) & Q(robot__isnull=True)),
+                name="permission_has_one_principal",
+            ),
+            models.UniqueConstraint(
+                fields=["repository", "user"],
+                condition=Q(user__isnull=False),
+                name="unique_user_permission",
+            ),
+            models.UniqueConstraint(
+                fields=["repository", "robot"],
+                condition=Q(robot__isnull=False),
+                name="unique_robot_permission",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.robot.full_name if self.robot_id else self.user.get_username()
+        return f"{who}: {self.role} on {self.repository}"

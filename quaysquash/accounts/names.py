@@ -1,0 +1,31 @@
+"""Name rules shared by namespaces, repositories and robots (Quay's and the OCI spec's)."""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
+# One path component of a repository name, as the OCI distribution spec allows.
+REPO_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
+ROBOT_SHORT_RE = re.compile(r"^[a-z][a-z0-9_]{1,254}$")
+
+
+def validate_namespace_name(value: str) -> None:
+    if not NAMESPACE_RE.match(value) or "+" in value:
+        raise ValidationError(
+            f"invalid namespace name {value!r}: use lowercase letters, digits, '.', '_' or '-'"
+        )
+
+
+def validate_repository_name(value: str) -> None:
+    parts = value.split("/")
+    if not value or len(value) > 255 or not all(REPO_COMPONENT_RE.match(p) for p in parts):
+        raise ValidationError(
+            f"invalid repository name {value!r}: lowercase components of letters and digits "
+            "separated by '.', '_', '__' or '-', joined by '/'"
+        )
+
+
+def validate_robot_short_name(value: str) -> None:
+    if not ROBOT_SHORT_RE.match(value):
+        raise ValidationError(f"invalid robot name {value!r}: must match ^[a-z][a-z0-9_]{{1,254}}$")

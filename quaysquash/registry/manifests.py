@@ -1,0 +1,210 @@
+"""Parse manifests, store them with their references checked, and move tags keeping history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from quaysquash.accounts.models import Repository
+
+from . import errors, mediatypes
+from .models import Blob, Manifest, ManifestChild, ManifestLayer, RepositoryBlob, Tag
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    platform: dict = field(default_factory=dict)
+
+
+@dataclass
+class ParsedManifest:
+    media_type: str
+    config: Descriptor | None
+    layers: list[Descriptor]
+    children: list[Descriptor]
+    subject: Descriptor | None
+    artifact_type: str
+
+
+def manifest_digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _descriptor(obj: object, where: str) -> Descriptor:
+    if not isinstance(obj, dict):
+        raise errors.ManifestInvalid(f"{where} is not a descriptor object")
+    digest, size = obj.get("digest"), obj.get("size")
+    if not isinstance(digest, str) or not re.match(
+        r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", digest
+    ):
+        raise errors.ManifestInvalid(f"{where} has an invalid digest")
+    if not isinstance(size, int) or size < 0:
+        raise errors.ManifestInvalid(f"{where} has an invalid size")
+    return Descriptor(
+        media_type=str(obj.get("mediaType", "")),
+        digest=digest,
+        size=size,
+        platform=obj.get("platform") or {},
+    )
+
+
+def parse_manifest(raw: bytes, content_type: str | None = None) -> ParsedManifest:
+    """Validate a manifest's JSON structure; the media type comes from the body or the header."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise errors.ManifestTooLarge()
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.ManifestInvalid(f"manifest is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise errors.ManifestInvalid("manifest is not a JSON object")
+    media_type = doc.get("mediaType") or (content_type or "").split(";")[0].strip()
+    if not media_type:
+        media_type = mediatypes.OCI_INDEX if "manifests" in doc else mediatypes.OCI_MANIFEST
+    if (
+        content_type
+        and doc.get("mediaType")
+        and content_type.split(";")[0].strip()
+        not in (
+            doc["mediaType"],
+            "",
+            "application/octet-stream",
+        )
+    ):
+        raise errors.ManifestInvalid("Content-Type does not match the manifest's mediaType")
+    if media_type not in mediatypes.MANIFESTS:
+        raise errors.ManifestInvalid(f"unsupported manifest media type {media_type!r}")
+    if doc.get("schemaVersion") != 2:
+        raise errors.ManifestInvalid("schemaVersion must be 2")
+    subject = _descriptor(doc["subject"], "subject") if "subject" in doc else None
+    if media_type in mediatypes.INDEXES:
+        manifests = doc.get("manifests")
+        if not isinstance(manifests, list):
+            raise errors.ManifestInvalid("index has no manifests list")
+        children = [_descriptor(m, f"manifests[{i}]") for i, m in enumerate(manifests)]
+        return ParsedManifest(
+            media_type, None, [], children, subject, str(doc.get("artifactType", ""))
+        )
+    config = _descriptor(doc.get("config"), "config")
+    layers_doc = doc.get("layers")
+    if not isinstance(layers_doc, list):
+        raise errors.ManifestInvalid("manifest has no layers list")
+    layers = [_descriptor(layer, f"layers[{i}]") for i, layer in enumerate(layers_doc)]
+    artifact_type = str(doc.get("artifactType") or "")
+    if not artifact_type and config.media_type not in mediatypes.IMAGE_CONFIGS | {""}:
+        artifact_type = config.media_type
+    return ParsedManifest(
+        media_type, config, layers, children=[], subject=subject, artifact_type=artifact_type
+    )
+
+
+def _repo_blob(repository: Repository, digest: str) -> Blob:
+    blob = Blob.objects.filter(digest=digest, repository_links__repository=repository).first()
+    if blob is None:
+        raise errors.ManifestBlobUnknown(detail={"digest": digest})
+    return blob
+
+
+@transaction.atomic
+def store_manifest(repository: Repository, raw: bytes, content_type: str | None = None) -> Manifest:
+    """Store a manifest exactly as pushed after checking every reference is in the repository."""
+    parsed = parse_manifest(raw, content_type)
+    digest = manifest_digest(raw)
+    existing = Manifest.objects.filter(repository=repository, digest=digest).first()
+    if existing is not None:
+        return existing
+    config_blob = _repo_blob(repository, parsed.config.digest) if parsed.config else None
+    layer_blobs = [_repo_blob(repository, d.digest) for d in parsed.layers]
+    child_rows = []
+    for desc in parsed.children:
+        child = Manifest.objects.filter(repository=repository, digest=desc.digest).first()
+        if child is None:
+            raise errors.ManifestUnknown(
+                f"index references manifest {desc.digest} unknown to this repository",
+                detail={"digest": desc.digest},
+            )
+        child_rows.append((desc, child))
+    manifest = Manifest.objects.create(
+        repository=repository,
+        digest=digest,
+        media_type=parsed.media_type,
+        artifact_type=parsed.artifact_type,
+        raw=raw,
+        config_blob=config_blob,
+        subject_digest=parsed.subject.digest if parsed.subject else "",
+    )
+    ManifestLayer.objects.bulk_create(
+        ManifestLayer(
+            manifest=manifest, position=i, blob=blob, media_type=desc.media_type, size=desc.size
+        )
+        for i, (desc, blob) in enumerate(zip(parsed.layers, layer_blobs, strict=True))
+    )
+    ManifestChild.objects.bulk_create(
+        ManifestChild(
+            parent=manifest,
+            child=child,
+            position=i,
+            os=str(desc.platform.get("os", "")),
+            architecture=str(desc.platform.get("architecture", "")),
+            variant=str(desc.platform.get("variant", "")),
+        )
+        for i, (desc, child) in enumerate(child_rows)
+    )
+    return manifest
+
+
+def validate_tag_name(name: str) -> str:
+    if not TAG_RE.match(name):
+        raise errors.TagInvalid(f"invalid tag name {name!r}")
+    return name
+
+
+@transaction.atomic
+def set_tag(repository: Repository, name: str, manifest: Manifest) -> Tag:
+    """Point ``name`` at ``manifest``; the previous lifetime of the tag is ended, not rewritten."""
+    validate_tag_name(name)
+    now = timezone.now()
+    current = (
+        Tag.objects.select_for_update()
+        .filter(repository=repository, name=name, lifetime_end__isnull=True)
+        .first()
+    )
+    if current is not None:
+        if current.manifest_id == manifest.pk and (
+            current.expiration is None or current.expiration > now
+        ):
+            return current
+        current.lifetime_end = now
+        current.save(update_fields=["lifetime_end"])
+    return Tag.objects.create(
+        repository=repository, name=name, manifest=manifest, lifetime_start=now
+    )
+
+
+@transaction.atomic
+def delete_tag(repository: Repository, name: str) -> bool:
+    """End the tag's current lifetime; returns False when no such tag is active."""
+    ended = Tag.objects.filter(repository=repository, name=name, lifetime_end__isnull=True).update(
+        lifetime_end=timezone.now()
+    )
+    return ended > 0
+
+
+def link_blob(repository: Repository, digest: str, size: int, media_type: str = "") -> Blob:
+    """Record a stored blob and make it part of ``repository``."""
+    blob, _ = Blob.objects.get_or_create(
+        digest=digest, defaults={"size": size, "media_type": media_type}
+    )
+    RepositoryBlob.objects.get_or_create(repository=repository, blob=blob)
+    return blob

@@ -1,0 +1,186 @@
+"""Settings for quaysquash: every knob is an environment variable with an embedded default.
+
+The embedded defaults (SQLite, local files and a private Redis under ``var/``) make a fresh
+clone run with one command; deployments point the same variables at PostgreSQL, S3-compatible
+storage and a shared Redis.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: str) -> int:
+    return int(os.getenv(name, default))
+
+
+def envpath(name: str, default: Path) -> Path:
+    value = os.getenv(name)
+    return Path(value).resolve() if value else default
+
+
+def _persistent_secret(path: Path, make) -> str:
+    # A secret generated on first start must survive restarts, or sessions and encrypted
+    # tokens would be lost; keep it in the var dir, readable by the owner only.
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+VAR_DIR = envpath("QS_VAR_DIR", BASE_DIR / "var")
+
+SECRET_KEY = os.getenv("SECRET_KEY") or _persistent_secret(
+    VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
+)
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+# Encrypts robot tokens at rest (Fernet). Losing it makes existing tokens unreadable.
+QS_TOKEN_ENCRYPTION_KEY = os.getenv("QS_TOKEN_ENCRYPTION_KEY") or _persistent_secret(
+    VAR_DIR / "token_key", _fernet_key
+)
+
+DEBUG = envbool("DEBUG", "false")
+ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "*").split(",")
+
+QS_SERVER_HOSTNAME = os.getenv("QS_SERVER_HOSTNAME", "127.0.0.1:8000")
+QS_PREFERRED_URL_SCHEME = os.getenv("QS_PREFERRED_URL_SCHEME", "http")
+CSRF_TRUSTED_ORIGINS = [f"{QS_PREFERRED_URL_SCHEME}://{QS_SERVER_HOSTNAME}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "quaysquash.core",
+    "quaysquash.accounts",
+    "quaysquash.registry",
+    "quaysquash.squash",
+    "quaysquash.web",
+    "quaysquash.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# Registry paths such as /v2/acme/web/blobs/uploads/ must not be redirected to add a slash.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "quaysquash.urls"
+WSGI_APPLICATION = "quaysquash.wsgi.application"
+ASGI_APPLICATION = "quaysquash.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.getenv("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'quaysquash.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web server, workers and commands share one SQLite file: WAL and a busy timeout keep
+    # concurrent writers from failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/signin/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+
+# Storage of registry blobs: "local" (files under QS_STORAGE_ROOT) or "s3".
+QS_STORAGE_BACKEND = os.getenv("QS_STORAGE_BACKEND", "local")
+QS_STORAGE_ROOT = envpath("QS_STORAGE_ROOT", VAR_DIR / "storage")
+QS_S3_ENDPOINT_URL = os.getenv("QS_S3_ENDPOINT_URL", "")
+QS_S3_BUCKET = os.getenv("QS_S3_BUCKET", "")
+
+# Squashed images: cache directory and total size budget (LRU eviction beyond it).
+QS_SQUASH_CACHE_DIR = envpath("QS_SQUASH_CACHE_DIR", VAR_DIR / "squash-cache")
+QS_SQUASH_CACHE_MAX_BYTES = envint("QS_SQUASH_CACHE_MAX_BYTES", str(20 * 1024**3))
+# When set, cached squashes are handed to nginx with X-Accel-Redirect under this prefix.
+QS_SQUASH_X_ACCEL_PREFIX = os.getenv("QS_SQUASH_X_ACCEL_PREFIX", "")
+
+# Registry bearer tokens (docker login flow).
+QS_REGISTRY_SERVICE = os.getenv("QS_REGISTRY_SERVICE", QS_SERVER_HOSTNAME)
+QS_REGISTRY_TOKEN_TTL = envint("QS_REGISTRY_TOKEN_TTL", "300")
+
+REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6390/0")
+CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "quaysquash API", "VERSION": "1"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+}

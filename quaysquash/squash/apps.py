@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SquashConfig(AppConfig):
+    name = "quaysquash.squash"
+    label = "squash"
