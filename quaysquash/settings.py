@@ -184,3 +184,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on a missing root
+
+# Squash delivery
+# Builders refresh their row's heartbeat this often; followers and the janitor treat a build
+# whose heartbeat is older than QS_SQUASH_STALE_SECONDS as dead (worker killed) and restart it.
+QS_SQUASH_HEARTBEAT_SECONDS = float(os.getenv("QS_SQUASH_HEARTBEAT_SECONDS", "1"))
+QS_SQUASH_STALE_SECONDS = float(os.getenv("QS_SQUASH_STALE_SECONDS", "10"))
+# A queued build nobody has picked up yet is only given up on after this long (busy workers).
+QS_SQUASH_QUEUE_TIMEOUT_SECONDS = float(os.getenv("QS_SQUASH_QUEUE_TIMEOUT_SECONDS", "300"))
+# Bytes per read when streaming a squash to a client.
+QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
+CELERY_BEAT_SCHEDULE = {
+    "squash-evict-cache": {
+        "task": "quaysquash.squash.tasks.evict_cache",
+        "schedule": float(os.getenv("QS_SQUASH_EVICT_INTERVAL_SECONDS", "600")),
+    },
+}
