@@ -1,0 +1,38 @@
+"""The squash engine: flatten an image's layers into one exact, streamable tarball.
+
+Pure library (no Django): index layers once, plan from the indexes, stream the output.
+See docs/engine.md.
+"""
+
+from .archive import COMPRESSIONS, FORMATS, LayerInput, SquashPlan, SquashResult, plan_squash
+from .errors import (
+    DigestMismatchError,
+    LayerCorruptError,
+    PlatformNotFoundError,
+    SourceError,
+    SquashError,
+    UnsafePathError,
+)
+from .index import LayerIndex, index_layer
+from .sources import ImageSource, open_source
+from .stream import write_squash
+
+__all__ = [
+    "COMPRESSIONS",
+    "FORMATS",
+    "DigestMismatchError",
+    "ImageSource",
+    "LayerCorruptError",
+    "LayerIndex",
+    "LayerInput",
+    "PlatformNotFoundError",
+    "SourceError",
+    "SquashError",
+    "SquashPlan",
+    "SquashResult",
+    "UnsafePathError",
+    "index_layer",
+    "open_source",
+    "plan_squash",
+    "write_squash",
+]

@@ -1,0 +1,413 @@
+"""Layer index: one streaming pass over a layer blob records, for every tar entry, its cleaned path,
+kind, link target and the offsets/lengths of its header and data in the uncompressed stream.
+
+The index is all the planner needs: it never decompresses a layer to decide what survives. Header
+bytes are kept only for the entries the planner may emit out of place or rewrite (directories,
+hardlinks, sparse files). See docs/engine.md for the serialized format.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Callable
+from typing import BinaryIO
+
+from . import tarformat as tf
+from .decompress import LayerStream
+from .errors import LayerCorruptError, UnsafePathError
+
+MAGIC = b"QSLI"
+VERSION = 1
+
+_REG_TYPES = frozenset(b"07\0")
+
+
+class LayerIndex:
+    """Entries of one layer, as parallel lists (entry ``i`` is ``paths[i]``, ``kinds[i]``...)."""
+
+    __slots__ = (
+        "digest",
+        "diff_id",
+        "compression",
+        "blob_size",
+        "tar_size",
+        "kinds",
+        "paths",
+        "header_offsets",
+        "header_lengths",
+        "data_lengths",
+        "links",
+        "headers",
+        "sparse",
+    )
+
+    def __init__(self, digest: str = "", diff_id: str = "", compression: str = "none") -> None:
+        self.digest = digest
+        self.diff_id = diff_id
+        self.compression = compression
+        self.blob_size = 0
+        self.tar_size = 0
+        self.kinds = bytearray()
+        self.paths: list[bytes] = []
+        self.header_offsets: list[int] = []
+        self.header_lengths: list[int] = []
+        self.data_lengths: list[int] = []  # unpadded length of the data region in the stream
+        self.links: list[bytes] = []  # cleaned for hardlinks, verbatim for symlinks, else b""
+        self.headers: dict[int, bytes] = {}  # raw header chain of dirs, hardlinks, sparse files
+        # sparse entry -> (real size, length of the map prefix in the data, [(offset, length)])
+        self.sparse: dict[int, tuple[int, int, list[tuple[int, int]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return f"<LayerIndex {self.digest} entries={len(self)} tar_size={self.tar_size}>"
+
+    def entry_end(self, i: int) -> int:
+        """Offset just past entry ``i`` (header, data and padding)."""
+        return self.header_offsets[i] + self.header_lengths[i] + tf.padded(self.data_lengths[i])
+
+    # -- serialization ---------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        n = len(self.paths)
+        meta = "\n".join([self.digest, self.diff_id, self.compression]).encode()
+        parts = [
+            struct.pack("<QQI", self.blob_size, self.tar_size, n),
+            _blob(meta),
+            bytes(self.kinds),
+            _u64(self.header_offsets),
+            _u64(self.header_lengths),
+            _u64(self.data_lengths),
+            _strings(self.paths),
+            _strings(self.links),
+            _u64(list(self.headers)),
+            _strings(list(self.headers.values())),
+        ]
+        sparse = []
+        for i, (real, maplen, segments) in self.sparse.items():
+            sparse += [i, real, maplen, len(segments)]
+            for off, length in segments:
+                sparse += [off, length]
+        parts.append(_u64(sparse))
+        body = zlib.compress(b"".join(parts), 6)
+        return MAGIC + struct.pack("<H", VERSION) + body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LayerIndex:
+        if data[:4] != MAGIC:
+            raise ValueError("not a layer index")
+        (version,) = struct.unpack_from("<H", data, 4)
+        if version != VERSION:
+            raise ValueError(f"unsupported layer index version {version}")
+        body = zlib.decompress(data[6:])
+        blob_size, tar_size, n = struct.unpack_from("<QQI", body, 0)
+        pos = 20
+        meta, pos = _read_blob(body, pos)
+        self = cls()
+        self.digest, self.diff_id, self.compression = meta.decode().split("\n")
+        self.blob_size, self.tar_size = blob_size, tar_size
+        self.kinds = bytearray(body[pos : pos + n])
+        pos += n
+        self.header_offsets, pos = _read_u64(body, pos)
+        self.header_lengths, pos = _read_u64(body, pos)
+        self.data_lengths, pos = _read_u64(body, pos)
+        self.paths, pos = _read_strings(body, pos)
+        self.links, pos = _read_strings(body, pos)
+        keys, pos = _read_u64(body, pos)
+        values, pos = _read_strings(body, pos)
+        self.headers = dict(zip(keys, values, strict=True))
+        sparse, pos = _read_u64(body, pos)
+        k = 0
+        while k < len(sparse):
+            i, real, maplen, count = sparse[k : k + 4]
+            k += 4
+            segs = [(sparse[k + 2 * j], sparse[k + 2 * j + 1]) for j in range(count)]
+            k += 2 * count
+            self.sparse[i] = (real, maplen, segs)
+        return self
+
+
+def _u64(values: list[int]) -> bytes:
+    arr = array("Q", values)
+    if sys.byteorder == "big":
+        arr.byteswap()
+    return struct.pack("<I", len(arr)) + arr.tobytes()
+
+
+def _read_u64(body: bytes, pos: int) -> tuple[list[int], int]:
+    (count,) = struct.unpack_from("<I", body, pos)
+    pos += 4
+    arr = array("Q")
+    arr.frombytes(body[pos : pos + 8 * count])
+    if sys.byteorder == "big":
+        arr.byteswap()
+    return arr.tolist(), pos + 8 * count
+
+
+def _blob(value: bytes) -> bytes:
+    return struct.pack("<I", len(value)) + value
+
+
+def _read_blob(body: bytes, pos: int) -> tuple[bytes, int]:
+    (length,) = struct.unpack_from("<I", body, pos)
+    return body[pos + 4 : pos + 4 + length], pos + 4 + length
+
+
+def _strings(values: list[bytes]) -> bytes:
+    return _u64([len(v) for v in values]) + b"".join(values)
+
+
+def _read_strings(body: bytes, pos: int) -> tuple[list[bytes], int]:
+    lengths, pos = _read_u64(body, pos)
+    out = []
+    for length in lengths:
+        out.append(body[pos : pos + length])
+        pos += length
+    return out, pos
+
+
+# -- indexing ------------------------------------------------------------------------------
+
+
+def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
+    """Index one layer blob (gzip, zstd or plain tar) in one pass, verifying its digest."""
+    stream = LayerStream(open_blob, digest, verify_digest=True, hash_uncompressed=True)
+    with stream:
+        idx = LayerIndex(digest, compression=stream.compression)
+        try:
+            _scan(stream, idx)
+            idx.tar_size = stream.drain()
+        except LayerCorruptError:
+            # A digest mismatch explains a corrupt stream better than the decoder's complaint.
+            _check_digest_after_error(stream)
+            raise
+        stream.verify()
+        idx.blob_size = stream.compressed_size
+        idx.diff_id = stream.diff_id()
+    return idx
+
+
+def _check_digest_after_error(stream: LayerStream) -> None:
+    try:
+        stream._blob.drain()
+    except Exception:
+        return
+    stream.verify()
+
+
+def _corrupt(digest: str, detail: str) -> LayerCorruptError:
+    return LayerCorruptError(digest, detail)
+
+
+def _scan(stream: LayerStream, idx: LayerIndex) -> None:
+    digest = idx.digest
+    kinds = idx.kinds
+    paths = idx.paths
+    hoffs = idx.header_offsets
+    hlens = idx.header_lengths
+    dlens = idx.data_lengths
+    links = idx.links
+    parse_number = tf.parse_number
+    checksum_ok = tf.header_checksum_ok
+    zero = tf.ZERO_BLOCK
+    while True:
+        start = stream.pos
+        block = stream.read_block_or_eof()
+        if not block:
+            return  # end of stream without an end-of-archive marker: accepted, like Go's reader
+        if block == zero:
+            return
+        raw_parts = [block]
+        longname = longlink = None
+        pax: dict[bytes, bytes] = {}
+        pax_list: list[tuple[bytes, bytes]] = []
+        while True:
+            if not checksum_ok(block):
+                raise _corrupt(digest, f"bad tar header checksum at offset {stream.pos - 512}")
+            typeflag = block[156]
+            try:
+                size = parse_number(block[124:136])
+            except ValueError as exc:
+                raise _corrupt(digest, str(exc)) from exc
+            if typeflag not in tf.EXTENSIONS:
+                break
+            data = stream.read_exact(tf.padded(size))
+            raw_parts.append(data)
+            data = data[:size]
+            if typeflag == 0x78 or typeflag == 0x58:  # 'x' / 'X'
+                try:
+                    records = tf.parse_pax(data)
+                except ValueError as exc:
+                    raise _corrupt(digest, f"bad PAX header at offset {start}: {exc}") from exc
+                pax_list.extend(records)
+                pax.update(records)
+            elif typeflag == 0x4C:  # 'L'
+                longname = data.rstrip(b"\0")
+            elif typeflag == 0x4B:  # 'K'
+                longlink = data.rstrip(b"\0")
+            # 'g' (global PAX headers) are skipped; see docs/engine.md.
+            block = stream.read_exact(512)
+            if block == zero:
+                raise _corrupt(digest, f"extension header without an entry at offset {start}")
+            raw_parts.append(block)
+
+        # name
+        if longname is not None:
+            name = longname
+        else:
+            name = block[0:100].split(b"\0", 1)[0]
+            if block[257:263] == b"ustar\0":
+                prefix = block[345:500].split(b"\0", 1)[0]
+                if prefix:
+                    name = prefix + b"/" + name
+        if b"path" in pax:
+            name = pax[b"path"]
+        if b"size" in pax:
+            try:
+                size = int(pax[b"size"])
+            except ValueError as exc:
+                raise _corrupt(digest, f"bad PAX size at offset {start}") from exc
+
+        sparse_info = None
+        if typeflag == 0x53:  # 'S': old GNU sparse, map in the header (+ extension blocks)
+            segments = _gnu_sparse_entries(block[386:482])
+            extended = block[482]
+            while extended:
+                ext = stream.read_exact(512)
+                raw_parts.append(ext)
+                segments += _gnu_sparse_entries(ext[:504])
+                extended = ext[504]
+            sparse_info = (parse_number(block[483:495]), 0, segments)
+        elif b"GNU.sparse.major" in pax or b"GNU.sparse.map" in pax or b"GNU.sparse.offset" in pax:
+            sparse_info = ("pax", pax, pax_list)
+            if b"GNU.sparse.name" in pax:
+                name = pax[b"GNU.sparse.name"]
+
+        if longlink is not None:
+            linkname = longlink
+        else:
+            linkname = block[157:257].split(b"\0", 1)[0]
+        if b"linkpath" in pax:
+            linkname = pax[b"linkpath"]
+
+        header_len = stream.pos - start
+        data_len = 0 if typeflag in tf.HEADER_ONLY else size
+
+        if sparse_info is not None and sparse_info[0] == "pax":
+            sparse_info, maplen = _pax_sparse(stream, digest, pax, pax_list, data_len, start)
+            consumed = maplen
+        else:
+            consumed = 0
+        stream.skip(tf.padded(data_len) - consumed)
+
+        # kind
+        if typeflag == 0x35 or (typeflag in (0x30, 0) and name.endswith(b"/")):
+            kind = tf.DIR
+        elif typeflag == 0x31:
+            kind = tf.LNK
+        elif typeflag == 0x32:
+            kind = tf.SYM
+        elif typeflag in (0x33, 0x34, 0x36):
+            kind = typeflag
+        else:
+            kind = tf.REG  # regular, contiguous, sparse, and unknown types (copied verbatim)
+
+        try:
+            path = tf.clean_path(name)
+        except tf.PathEscapeError:
+            raise UnsafePathError(digest, name) from None
+        if path == b"" and kind != tf.DIR:
+            raise UnsafePathError(digest, name, "names the root but is not a directory")
+
+        base_start = path.rfind(b"/") + 1
+        if path.startswith(tf.WH_PREFIX, base_start):
+            base = path[base_start:]
+            parent = path[: max(base_start - 1, 0)]
+            if base == tf.WH_OPAQUE:
+                kind, path = tf.OPAQUE, parent
+            elif base.startswith(tf.WH_META_PREFIX):
+                continue  # .wh..wh.plnk and friends: metadata of the producer, dropped
+            else:
+                target = base[len(tf.WH_PREFIX) :]
+                if target in (b"", b".", b".."):
+                    raise UnsafePathError(digest, name, "whiteout names no valid entry")
+                kind = tf.WHITEOUT
+                path = parent + b"/" + target if parent else target
+            data_len_rec, link = data_len, b""
+        else:
+            data_len_rec = data_len
+            link = b""
+            if kind == tf.LNK:
+                try:
+                    link = tf.clean_path(linkname)
+                except tf.PathEscapeError:
+                    raise UnsafePathError(
+                        digest, linkname, "hardlink target escapes the root"
+                    ) from None
+                if link == b"":
+                    raise UnsafePathError(digest, linkname, "hardlink to the root")
+            elif kind == tf.SYM:
+                link = linkname
+
+        i = len(paths)
+        kinds.append(kind)
+        paths.append(path)
+        hoffs.append(start)
+        hlens.append(header_len)
+        dlens.append(data_len_rec)
+        links.append(link)
+        if kind == tf.DIR or kind == tf.LNK or sparse_info is not None:
+            idx.headers[i] = b"".join(raw_parts)
+        if sparse_info is not None and kind == tf.REG:
+            idx.sparse[i] = sparse_info
+
+
+def _gnu_sparse_entries(area: bytes) -> list[tuple[int, int]]:
+    out = []
+    for k in range(0, len(area) - 23, 24):
+        off_field = area[k : k + 12]
+        len_field = area[k + 12 : k + 24]
+        if not off_field.strip(b"\0 ") and not len_field.strip(b"\0 "):
+            break
+        out.append((tf.parse_number(off_field), tf.parse_number(len_field)))
+    return out
+
+
+def _pax_sparse(stream: LayerStream, digest, pax, pax_list, data_len, start):
+    """Sparse map of a PAX sparse entry (0.0, 0.1, 1.0); returns (info, map bytes consumed)."""
+    try:
+        major = pax.get(b"GNU.sparse.major")
+        if major == b"1":
+            real = int(pax[b"GNU.sparse.realsize"])
+            # The map is at the start of the data: decimal numbers, one per line, block padded.
+            text = b""
+            consumed = 0
+            numbers: list[int] = []
+            count = None
+            while True:
+                if consumed >= data_len:
+                    raise ValueError("sparse map runs past the data")
+                text += stream.read_exact(512)
+                consumed += 512
+                lines = text.split(b"\n")
+                numbers = [int(x) for x in lines[:-1]]
+                if numbers:
+                    count = numbers[0]
+                    if len(numbers) >= 1 + 2 * count:
+                        break
+            segments = [(numbers[1 + 2 * j], numbers[2 + 2 * j]) for j in range(count)]
+            return (real, consumed, segments), consumed
+        real = int(pax.get(b"GNU.sparse.size", pax.get(b"GNU.sparse.realsize", b"0")))
+        if b"GNU.sparse.map" in pax:
+            values = [int(x) for x in pax[b"GNU.sparse.map"].split(b",") if x]
+            segments = [(values[j], values[j + 1]) for j in range(0, len(values) - 1, 2)]
+        else:
+            offs = [int(v) for k, v in pax_list if k == b"GNU.sparse.offset"]
+            lens = [int(v) for k, v in pax_list if k == b"GNU.sparse.numbytes"]
+            segments = list(zip(offs, lens, strict=True))
+        return (real, 0, segments), 0
+    except (ValueError, KeyError, IndexError) as exc:
+        raise LayerCorruptError(digest, f"bad sparse map at offset {start}: {exc}") from exc
