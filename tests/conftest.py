@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.dockerd import Dockerd
+
+if TYPE_CHECKING:
+    from tests.support.services import Stack
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +27,57 @@ def dockerd() -> Iterator[Dockerd]:
         yield engine
     finally:
         engine.stop()
+
+
+# --- Redis and the running stack (tests/support/services.py) --------------------------------
+
+INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack"}
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private ``redis-server`` on a free loopback port, without persistence; yields its URL."""
+    from tests.support.services import RedisServer
+
+    workdir = Path(tempfile.mkdtemp(prefix="qsredis-"))
+    server = RedisServer(workdir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """A complete running quaysquash (uvicorn, Celery worker with beat, Redis) in subprocesses.
+
+    It has its own var dir, storage, database (a fresh PostgreSQL database when the suite runs
+    on PostgreSQL) and Redis: nothing is shared with the pytest-django test database.
+    """
+    from tests.support.services import Stack
+
+    workdir = Path(tempfile.mkdtemp(prefix="qsstack-"))
+    running = Stack(workdir, outer_database_url=os.environ.get("DATABASE_URL")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that use real services are integration tests whether or not they say so.
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.failed and "stack" in getattr(item, "fixturenames", ()):
+        running = getattr(item, "funcargs", {}).get("stack")
+        if running is not None:
+            report.sections.append(("stack logs (tail)", running.log_tails()))
+    return report

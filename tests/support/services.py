@@ -1,0 +1,406 @@
+"""Real services for integration tests: a private Redis and a complete running quaysquash.
+
+The ``Stack`` runs the same command lines as ``manage.py serve`` (built by
+:mod:`quaysquash.core.processes`) in subprocesses, with its own var dir, database and Redis, so
+nothing it does is visible to the pytest-django test database and vice versa.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from quaysquash.core import processes
+from quaysquash.core.processes import Child
+from quaysquash.core.tasks import PING_TASK
+
+from .tools import REPO_ROOT, free_port, require
+
+MANAGE = REPO_ROOT / "manage.py"
+# Variables of the outer environment that would point the stack at someone else's services.
+LEAKY_ENV = (
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "QS_REGISTRY_SERVICE",
+    "QS_SQUASH_X_ACCEL_PREFIX",
+    "SECRET_KEY",
+    "QS_TOKEN_ENCRYPTION_KEY",
+    "DJANGO_SUPERUSER_PASSWORD",
+)
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "(no log)"
+    return data[-limit:].decode(errors="replace")
+
+
+class RedisServer:
+    """``redis-server`` on a free loopback port, without persistence."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.port = port or free_port()
+        self.log_path = self.workdir / "redis.log"
+        self.child: Child | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 20) -> RedisServer:
+        require("redis-server")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.child = Child(
+            "redis",
+            processes.redis_command(self.port, self.workdir, persist=False),
+            log=self.log_path,
+            stop_timeout=10,
+        ).start()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        assert self.child is not None
+        try:
+            processes.wait_until(
+                self.ping, timeout=timeout, alive=[self.child], what=f"Redis on {self.port}"
+            )
+        except (processes.ChildExited, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
+
+    def ping(self) -> bool:
+        import redis
+
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
+class StackDatabase:
+    """The stack's own database: a SQLite file, or a fresh database on the outer PostgreSQL."""
+
+    def __init__(self, workdir: Path, outer_url: str | None) -> None:
+        self.outer_url = outer_url or ""
+        self.postgres = urlsplit(self.outer_url).scheme in ("postgres", "postgresql", "pgsql")
+        if self.postgres:
+            self.name = f"qs_stack_{secrets.token_hex(4)}"
+            parts = urlsplit(self.outer_url)
+            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+        else:
+            self.name = str(Path(workdir) / "stack.sqlite3")
+            self.url = f"sqlite:///{self.name}"
+
+    def _admin_connection(self):
+        import psycopg
+
+        parts = urlsplit(self.outer_url)
+        return psycopg.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=parts.username,
+            password=parts.password,
+            dbname=parts.path.lstrip("/") or "postgres",
+            autocommit=True,
+        )
+
+    def create(self) -> None:
+        if self.postgres:
+            with self._admin_connection() as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        if self.postgres:
+            with self._admin_connection() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class Stack:
+    """A running quaysquash: uvicorn, a Celery worker (with beat) and a private Redis.
+
+    ``url``/``host`` address the web server; ``env`` is the environment every process of the
+    stack runs with (use it for your own subprocesses); ``manage()`` runs management commands
+    against the stack's database and storage.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        outer_database_url: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        beat: bool = True,
+        concurrency: int = 2,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.var_dir = self.workdir / "var"
+        self.storage_root = self.var_dir / "storage"
+        self.cache_dir = self.var_dir / "squash-cache"
+        self.log_dir = self.workdir / "logs"
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.beat = beat
+        self.concurrency = concurrency
+        self.database = StackDatabase(self.workdir, outer_database_url)
+        self.redis = RedisServer(self.workdir / "redis")
+        self.web: Child | None = None
+        self.worker: Child | None = None
+        self._worker_starts = 0
+        self._celery: Any = None
+
+        env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "quaysquash.settings",
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_URL": self.database.url,
+                "REDIS_URL": self.redis.url,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+                "QS_VAR_DIR": str(self.var_dir),
+                "QS_STORAGE_ROOT": str(self.storage_root),
+                "QS_SQUASH_CACHE_DIR": str(self.cache_dir),
+                "QS_SERVER_HOSTNAME": self.host,
+                "QS_PREFERRED_URL_SCHEME": "http",
+            }
+        )
+        env.update(extra_env or {})
+        self.env = env
+
+    # -- logs -------------------------------------------------------------------------------
+
+    @property
+    def web_log(self) -> Path:
+        return self.log_dir / "web.log"
+
+    @property
+    def worker_log(self) -> Path:
+        return self.log_dir / "worker.log"
+
+    @property
+    def redis_log(self) -> Path:
+        return self.redis.log_path
+
+    def log_tails(self, limit: int = 4000) -> str:
+        parts = []
+        for name, path in (
+            ("web", self.web_log),
+            ("worker", self.worker_log),
+            ("redis", self.redis_log),
+        ):
+            parts.append(f"----- {name} ({path}) -----\n{_tail(path, limit)}")
+        return "\n".join(parts)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120) -> Stack:
+        for path in (self.var_dir, self.storage_root, self.cache_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        # WhiteNoise warns on every process start when STATIC_ROOT is missing.
+        (self.var_dir / "static").mkdir(exist_ok=True)
+        self.database.create()
+        try:
+            self.redis.start()
+            self.manage("migrate", "--noinput", timeout=timeout)
+            self.web = Child(
+                "web",
+                processes.web_command(port=self.port, log_level="info", access_log=True),
+                env=self.env,
+                cwd=REPO_ROOT,
+                log=self.web_log,
+            ).start()
+            self.start_worker(wait=False)
+            processes.wait_until(
+                lambda: processes.http_ok(self.url + processes.HEALTH_PATH),
+                timeout=timeout,
+                alive=[self.web],
+                what=f"the web server on {self.url}",
+            )
+            self.wait_worker(timeout)
+        except BaseException as exc:
+            logs = self.log_tails()
+            self.stop()
+            raise RuntimeError(f"stack did not start: {exc}\n{logs}") from exc
+        return self
+
+    def stop(self) -> None:
+        for child in (self.web, self.worker):
+            if child is not None:
+                child.stop(timeout=15)
+        if self._celery is not None:
+            self._celery.close()
+            self._celery = None
+        self.redis.stop()
+        try:
+            self.database.drop()
+        except Exception as exc:  # a failed drop must not hide the test result
+            print(f"warning: could not drop {self.database.name}: {exc}", file=sys.stderr)
+
+    # -- worker -----------------------------------------------------------------------------
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None and self.worker.alive() else None
+
+    def start_worker(self, *, wait: bool = True, timeout: float = 60) -> int:
+        """Start a worker (after ``kill_worker``); returns its pid once it answers a ping."""
+        if self.worker is not None and self.worker.alive():
+            raise RuntimeError(f"worker already running (pid {self.worker.pid})")
+        self._worker_starts += 1
+        with open(self.worker_log, "a") as log:
+            log.write(f"\n===== worker start #{self._worker_starts} =====\n")
+        self.worker = Child(
+            "worker",
+            processes.worker_command(
+                concurrency=self.concurrency,
+                beat=self.beat,
+                schedule_file=self.var_dir / "celerybeat-schedule",
+                # A fresh node name per start: the broker must not mistake it for the dead one.
+                node_name=f"stack{self._worker_starts}@%h",
+            ),
+            env=self.env,
+            cwd=REPO_ROOT,
+            log=self.worker_log,
+            stop_timeout=30,
+        ).start()
+        if wait:
+            self.wait_worker(timeout)
+        assert self.worker.pid is not None
+        return self.worker.pid
+
+    def wait_worker(self, timeout: float = 60) -> None:
+        assert self.worker is not None
+        processes.wait_until(
+            lambda: self.ping(timeout=5) == "pong",
+            timeout=timeout,
+            interval=0.2,
+            alive=[self.worker],
+            what="the Celery worker to answer a ping",
+        )
+
+    def kill_worker(self, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
+        """Send ``sig`` to the worker and wait until it has exited.
+
+        SIGKILL goes to the whole process group (pool processes and beat die with the main
+        process, as when a machine dies); other signals go to the main process only, so SIGTERM
+        is Celery's warm shutdown.
+        """
+        if self.worker is None or not self.worker.alive():
+            return
+        assert self.worker.process is not None
+        self.worker.signal(sig, group=sig == signal.SIGKILL)
+        try:
+            self.worker.process.wait(timeout=timeout)
+        finally:
+            self.worker.stop(timeout=0)
+
+    def restart_worker(self, timeout: float = 60) -> int:
+        """Warm shutdown of the worker, then a fresh start; returns the new pid."""
+        if self.worker is not None:
+            self.worker.stop(timeout=timeout)
+        return self.start_worker(timeout=timeout)
+
+    # -- clients ----------------------------------------------------------------------------
+
+    @property
+    def celery(self) -> Any:
+        """A Celery client on the stack's Redis (send tasks by name with ``send_task``)."""
+        if self._celery is None:
+            from celery import Celery
+
+            self._celery = Celery("stack-client", broker=self.redis.url, backend=self.redis.url)
+        return self._celery
+
+    def ping(self, timeout: float = 30) -> str:
+        return self.celery.send_task(PING_TASK, args=["pong"], expires=timeout).get(timeout=timeout)
+
+    def manage(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 600,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``manage.py <args>`` in the stack's environment; raises with output on failure."""
+        result = subprocess.run(
+            [sys.executable, str(MANAGE), *args],
+            env={**self.env, **(env or {})},
+            cwd=REPO_ROOT,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
+                f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def python(self, code: str) -> str:
+        """Run Python code with Django set up (``manage.py shell -c``); returns its stdout."""
+        return self.manage("shell", "--verbosity", "0", "-c", code).stdout
+
+    # -- quick fixtures (each one manage.py process) ---------------------------------------
+
+    def create_user(self, username: str, password: str, *, superuser: bool = False) -> None:
+        method = "create_superuser" if superuser else "create_user"
+        self.python(
+            "from django.contrib.auth import get_user_model\n"
+            f"get_user_model().objects.{method}({username!r}, "
+            f"email={username + '@example.com'!r}, password={password!r})"
+        )
+
+    def create_org(self, name: str, admin: str) -> None:
+        self.manage("create_org", name, "--admin", admin)
+
+    def create_robot(
+        self, org: str, short: str, repos: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    ) -> tuple[str, str]:
+        """Create a robot with ``{repo: role}`` grants; returns (full name, token)."""
+        pairs = repos.items() if isinstance(repos, Mapping) else repos
+        args = [arg for repo, role in pairs for arg in ("--repo", f"{repo}={role}")]
+        lines = self.manage("create_robot", org, short, *args).stdout.strip().splitlines()
+        return lines[-2].strip(), lines[-1].strip()
+
+    def grant(self, principal: str, repository: str, role: str) -> None:
+        self.manage("grant", principal, repository, role)
+
+    def import_image(self, source: str | Path, target: str) -> str:
+        return self.manage("import_image", str(source), target).stdout.strip()
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_for(check, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
+    """Poll ``check`` until it returns true (exceptions count as "not yet")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # the probe failing means "not yet"
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
