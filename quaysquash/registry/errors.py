@@ -13,9 +13,18 @@ class RegistryError(Exception):
     status = 500
     message = "unknown error"
 
-    def __init__(self, message: str | None = None, detail: Any = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+        challenge: str | None = None,
+    ) -> None:
         super().__init__(message or self.message)
         self.detail = detail
+        self.headers = dict(headers or {})
+        # The WWW-Authenticate value for 401s; views fill in a default one when left empty.
+        self.challenge = challenge
 
     def body(self) -> dict:
         error: dict[str, Any] = {"code": self.code, "message": str(self)}
@@ -24,9 +33,14 @@ class RegistryError(Exception):
         return {"errors": [error]}
 
     def response(self) -> HttpResponse:
-        return HttpResponse(
+        response = HttpResponse(
             json.dumps(self.body()), status=self.status, content_type="application/json"
         )
+        for name, value in self.headers.items():
+            response[name] = value
+        if self.challenge:
+            response["WWW-Authenticate"] = self.challenge
+        return response
 
 
 class BlobUnknown(RegistryError):
@@ -87,6 +101,15 @@ class Denied(RegistryError):
 
 class Unsupported(RegistryError):
     code, status, message = "UNSUPPORTED", 415, "the operation is unsupported"
+
+
+class PaginationNumberInvalid(RegistryError):
+    code, status, message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"
+
+
+class RangeInvalid(RegistryError):
+    # 416 is what the spec prescribes for an out-of-order chunk or an unsatisfiable Range.
+    code, status, message = "BLOB_UPLOAD_INVALID", 416, "requested range not satisfiable"
 
 
 class TooManyRequests(RegistryError):

@@ -121,9 +121,8 @@ def store_manifest(repository: Repository, raw: bytes, content_type: str | None 
     """Store a manifest exactly as pushed after checking every reference is in the repository."""
     parsed = parse_manifest(raw, content_type)
     digest = manifest_digest(raw)
-    existing = Manifest.objects.filter(repository=repository, digest=digest).first()
-    if existing is not None:
-        return existing
+    # References are checked even for known bytes: a deleted manifest pushed again is revived
+    # only if what it points at is still there.
     config_blob = _repo_blob(repository, parsed.config.digest) if parsed.config else None
     layer_blobs = [_repo_blob(repository, d.digest) for d in parsed.layers]
     child_rows = []
@@ -135,6 +134,12 @@ def store_manifest(repository: Repository, raw: bytes, content_type: str | None 
                 detail={"digest": desc.digest},
             )
         child_rows.append((desc, child))
+    existing = Manifest.all_objects.filter(repository=repository, digest=digest).first()
+    if existing is not None:
+        if existing.deleted is not None:
+            existing.deleted = None
+            existing.save(update_fields=["deleted"])
+        return existing
     manifest = Manifest.objects.create(
         repository=repository,
         digest=digest,
@@ -208,3 +213,58 @@ def link_blob(repository: Repository, digest: str, size: int, media_type: str = 
     )
     RepositoryBlob.objects.get_or_create(repository=repository, blob=blob)
     return blob
+
+
+DIGEST_REF_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+
+
+def is_digest(reference: str) -> bool:
+    return ":" in reference
+
+
+def resolve_manifest(repository: Repository, reference: str) -> Manifest:
+    """The live manifest a tag or digest names in ``repository``, else ``MANIFEST_UNKNOWN``."""
+    if is_digest(reference):
+        if not DIGEST_REF_RE.match(reference):
+            raise errors.DigestInvalid(f"invalid digest {reference!r}")
+        manifest = Manifest.objects.filter(repository=repository, digest=reference).first()
+    else:
+        validate_tag_name(reference)
+        tag = (
+            Tag.objects.active()
+            .filter(repository=repository, name=reference)
+            .select_related("manifest")
+            .first()
+        )
+        manifest = tag.manifest if tag is not None and tag.manifest.deleted is None else None
+    if manifest is None:
+        raise errors.ManifestUnknown(detail={"reference": reference})
+    return manifest
+
+
+@transaction.atomic
+def delete_manifest(repository: Repository, digest: str) -> list[str]:
+    """Delete a manifest by digest, untagging every tag that points at it.
+
+    The spec lets a registry refuse or untag; untagging is what the reference registry does and
+    what ``skopeo delete`` / ``oras manifest delete`` (which resolve a tag to a digest first)
+    need. Returns the tag names that were ended. The row is kept (``deleted`` set) because tag
+    history references it.
+    """
+    manifest = (
+        Manifest.objects.select_for_update().filter(repository=repository, digest=digest).first()
+    )
+    if manifest is None:
+        raise errors.ManifestUnknown(detail={"digest": digest})
+    now = timezone.now()
+    tags = list(
+        Tag.objects.filter(
+            repository=repository, manifest=manifest, lifetime_end__isnull=True
+        ).values_list("name", flat=True)
+    )
+    Tag.objects.filter(repository=repository, manifest=manifest, lifetime_end__isnull=True).update(
+        lifetime_end=now
+    )
+    manifest.deleted = now
+    manifest.save(update_fields=["deleted"])
+    return tags

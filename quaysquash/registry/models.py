@@ -43,11 +43,27 @@ class RepositoryBlob(models.Model):
         ]
 
 
+class ManifestQuerySet(models.QuerySet):
+    def live(self) -> ManifestQuerySet:
+        return self.filter(deleted__isnull=True)
+
+
+class LiveManifestManager(models.Manager.from_queryset(ManifestQuerySet)):
+    # Deleted manifests stay as rows because tag history points at them; every ordinary
+    # lookup must not see them, so the default manager hides them.
+    def get_queryset(self) -> ManifestQuerySet:
+        return super().get_queryset().filter(deleted__isnull=True)
+
+
 class Manifest(models.Model):
     """A manifest or index in a repository, kept byte-for-byte as pushed.
 
     ``digest`` is the sha256 of ``raw``. Image manifests have a config blob and ordered layers;
     indexes (OCI index, Docker manifest list) have ordered children with their platforms.
+
+    Deleting a manifest through the registry API sets ``deleted``: the row stays because ended
+    tag rows (history) still reference it. ``Manifest.objects`` hides deleted rows,
+    ``Manifest.all_objects`` shows them; pushing the same bytes again revives the row.
     """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifests")
@@ -60,8 +76,13 @@ class Manifest(models.Model):
     )
     subject_digest = models.CharField(max_length=200, blank=True, db_index=True)
     created = models.DateTimeField(default=timezone.now)
+    deleted = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveManifestManager()
+    all_objects = ManifestQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(fields=["repository", "digest"], name="unique_manifest")
         ]

@@ -1,0 +1,217 @@
+"""Who is calling the registry and what they may do to a repository.
+
+Callers authenticate with a bearer token from ``/v2/auth`` or directly with HTTP Basic (user
+password or robot token); anything else is anonymous. Browser sessions are deliberately ignored:
+registry endpoints are CSRF-exempt, so honouring a session cookie would let any web page push.
+
+The rule that keeps private repositories private: a caller who may not read a repository gets
+exactly the answer a missing repository gives — 401 with a Bearer challenge for anonymous callers
+(so docker knows to log in), ``NAME_UNKNOWN`` for authenticated pulls, ``DENIED`` for
+authenticated writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import IntegrityError, transaction
+
+from quaysquash.accounts.models import Namespace, Repository, RobotAccount
+from quaysquash.accounts.names import validate_repository_name
+from quaysquash.accounts.principals import (
+    Principal,
+    allowed_actions,
+    authenticate_credentials,
+    can_create_repository,
+    is_anonymous,
+    parse_basic_auth,
+)
+
+from . import errors, tokens
+
+# Registry (Docker scope) actions satisfied by each permission-model action.
+PULL, PUSH, DELETE = "pull", "push", "delete"
+
+
+@dataclass
+class Caller:
+    principal: Principal
+    # Set when the caller used a bearer token: its scopes cap what the caller may do.
+    claims: tokens.TokenClaims | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return is_anonymous(self.principal)
+
+
+def subject_of(principal: Principal) -> str:
+    if is_anonymous(principal):
+        return "anonymous"
+    if isinstance(principal, RobotAccount):
+        return f"robot:{principal.pk}"
+    return f"user:{principal.pk}"
+
+
+def principal_of(subject: str) -> Principal:
+    kind, _, pk = subject.partition(":")
+    if kind == "anonymous":
+        return None
+    try:
+        if kind == "robot":
+            return RobotAccount.objects.select_related("namespace").get(pk=int(pk))
+        if kind == "user":
+            user = get_user_model().objects.get(pk=int(pk))
+            if user.is_active:
+                return user
+    except (ValueError, ObjectDoesNotExist):
+        pass
+    raise tokens.InvalidToken("token subject no longer exists")
+
+
+def challenge(request, scope: str | None = None, error: str | None = None) -> str:
+    realm = f"{settings.QS_PREFERRED_URL_SCHEME}://{request.get_host()}/v2/auth"
+    parts = [f'realm="{realm}"', f'service="{settings.QS_REGISTRY_SERVICE}"']
+    if scope:
+        parts.append(f'scope="{scope}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return "Bearer " + ",".join(parts)
+
+
+def caller_from_request(request) -> Caller:
+    """Authenticate the request; wrong credentials answer 401, never fall back to anonymous."""
+    if hasattr(request, "_registry_caller"):
+        return request._registry_caller
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    caller = Caller(None)
+    if scheme.lower() == "bearer" and value.strip():
+        try:
+            claims = tokens.verify(value.strip())
+            caller = Caller(principal_of(claims.subject), claims)
+        except tokens.InvalidToken as exc:
+            raise errors.Unauthorized(f"invalid token: {exc}") from exc
+    elif scheme.lower() == "basic":
+        parsed = parse_basic_auth(header)
+        principal = authenticate_credentials(*parsed) if parsed else None
+        if principal is None:
+            raise errors.Unauthorized("invalid username, password or token")
+        caller = Caller(principal)
+    request._registry_caller = caller
+    return caller
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    namespace, sep, name = full_name.partition("/")
+    if not sep or not name:
+        raise errors.NameInvalid(
+            f"repository name {full_name!r} must be <namespace>/<name>",
+            detail={"name": full_name},
+        )
+    return namespace, name
+
+
+def find_repository(full_name: str) -> tuple[Namespace | None, Repository | None]:
+    ns_name, name = split_name(full_name)
+    namespace = Namespace.objects.filter(name=ns_name).first()
+    if namespace is None:
+        return None, None
+    repository = (
+        Repository.objects.select_related("namespace")
+        .filter(namespace=namespace, name=name)
+        .first()
+    )
+    return namespace, repository
+
+
+def registry_actions(
+    principal: Principal, namespace: Namespace | None, repository: Repository | None
+) -> set[str]:
+    """The Docker scope actions ``principal`` may perform, from the permission model."""
+    if repository is not None:
+        model = allowed_actions(principal, repository)
+        granted = {PULL} if "read" in model else set()
+        if "write" in model:
+            granted |= {PULL, PUSH, DELETE}
+        return granted
+    if namespace is not None and can_create_repository(principal, namespace):
+        # Whoever may create it will be able to read it once it exists: a token for a push to a
+        # new name needs pull too, as clients check blobs before uploading them.
+        return {PULL, PUSH, DELETE}
+    return set()
+
+
+def scope_allows(claims: tokens.TokenClaims, name: str, action: str) -> bool:
+    granted = claims.actions_for(name)
+    if action == DELETE:
+        return bool(granted & {DELETE, PUSH})
+    return action in granted
+
+
+def authorize(request, full_name: str, action: str, create: bool = False) -> Repository | None:
+    """The repository ``full_name`` if the caller may perform ``action`` on it, else an error.
+
+    With ``create`` a push to a name that does not exist yet creates it (private); otherwise a
+    missing repository the caller could create answers ``NAME_UNKNOWN`` (``None`` is never
+    returned unless ``create`` is false and the action is a push to a missing name).
+    """
+    caller = caller_from_request(request)
+    namespace, repository = find_repository(full_name)
+    permitted = registry_actions(caller.principal, namespace, repository)
+    scope = f"repository:{full_name}:{'pull' if action == PULL else 'pull,push'}"
+    if action not in permitted:
+        if caller.anonymous:
+            raise errors.Unauthorized(
+                challenge=challenge(request, scope),
+                detail=[{"Type": "repository", "Name": full_name, "Action": action}],
+            )
+        if action == PULL:
+            raise errors.NameUnknown(detail={"name": full_name})
+        raise errors.Denied(detail={"name": full_name})
+    if caller.claims is not None and not scope_allows(caller.claims, full_name, action):
+        raise errors.Unauthorized(
+            "token does not grant this access",
+            challenge=challenge(request, scope, "insufficient_scope"),
+        )
+    if repository is None:
+        if not create:
+            raise errors.NameUnknown(detail={"name": full_name})
+        repository = create_repository(namespace, split_name(full_name)[1])
+    return repository
+
+
+def create_repository(namespace: Namespace, name: str) -> Repository:
+    try:
+        validate_repository_name(name)
+    except ValidationError as exc:
+        raise errors.NameInvalid(detail={"name": f"{namespace.name}/{name}"}) from exc
+    try:
+        with transaction.atomic():
+            repository, _ = Repository.objects.get_or_create(
+                namespace=namespace, name=name, defaults={"is_public": False}
+            )
+    except IntegrityError:
+        # A concurrent push created it between our lookup and insert.
+        repository = Repository.objects.get(namespace=namespace, name=name)
+    return repository
+
+
+def readable_repositories(request):
+    caller = caller_from_request(request)
+    return Repository.objects.restrict(caller.principal, "read").select_related("namespace")
+
+
+def grant(principal: Principal, scope: tokens.Scope) -> tokens.Scope:
+    """The part of a requested scope the principal may have (possibly no actions)."""
+    if scope.type != "repository":
+        return tokens.Scope(scope.type, scope.name, set())
+    try:
+        namespace, repository = find_repository(scope.name)
+    except errors.RegistryError:
+        return tokens.Scope(scope.type, scope.name, set())
+    return tokens.Scope(
+        scope.type, scope.name, scope.actions & registry_actions(principal, namespace, repository)
+    )

@@ -1,0 +1,1 @@
+"""Views of the OCI distribution API, one module per endpoint family."""

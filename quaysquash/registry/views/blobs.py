@@ -1,0 +1,74 @@
+"""``/v2/<name>/blobs/<digest>``: fetch (with ``Range``), check and unlink blobs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from .. import errors
+from ..access import DELETE, PULL, authorize
+from ..models import Blob, RepositoryBlob
+from ..storage import get_storage
+from .base import RegistryView, check_digest, empty_response, file_response, parse_range
+
+
+def repository_blob(repository, digest: str) -> Blob:
+    # Only blobs linked to this repository are served: storage is shared, visibility is not.
+    blob = Blob.objects.filter(digest=digest, repository_links__repository=repository).first()
+    if blob is None or not get_storage().exists(digest):
+        raise errors.BlobUnknown(detail={"digest": digest})
+    return blob
+
+
+class BlobView(RegistryView):
+    def get(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
+        return self._serve(request, name, digest, body=True)
+
+    def head(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
+        return self._serve(request, name, digest, body=False)
+
+    def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
+        repository = authorize(request, name, PULL)
+        check_digest(digest)
+        blob = repository_blob(repository, digest)
+        storage = get_storage()
+        try:
+            fh = storage.open(digest)
+        except FileNotFoundError as exc:
+            raise errors.BlobUnknown(detail={"digest": digest}) from exc
+        size = storage.size(digest)
+        headers = {
+            "Docker-Content-Digest": digest,
+            "ETag": f'"{digest}"',
+            "Accept-Ranges": "bytes",
+            "Content-Type": blob.media_type or "application/octet-stream",
+            "Cache-Control": "max-age=31536000",
+        }
+        start, end, status = 0, size - 1, 200
+        range_header = request.META.get("HTTP_RANGE")
+        if range_header and size > 0:
+            try:
+                start, end = parse_range(range_header, size)
+            except errors.RegistryError:
+                fh.close()
+                raise
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        length = end - start + 1
+        if not body:
+            fh.close()
+            response = empty_response(status, headers)
+            response["Content-Length"] = str(length)
+            return response
+        return file_response(request, fh, start, length, status, headers)
+
+    def delete(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
+        repository = authorize(request, name, DELETE)
+        check_digest(digest)
+        # Unlinking hides the blob from this repository; the bytes stay while other
+        # repositories or manifests use them (garbage collection reclaims the rest).
+        deleted, _ = RepositoryBlob.objects.filter(
+            repository=repository, blob__digest=digest
+        ).delete()
+        if not deleted:
+            raise errors.BlobUnknown(detail={"digest": digest})
+        return empty_response(202, {"Docker-Content-Digest": digest})

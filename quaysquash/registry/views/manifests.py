@@ -1,0 +1,109 @@
+"""``/v2/<name>/manifests/<reference>``: manifests by tag or digest, stored byte-for-byte."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+from .. import errors
+from ..access import DELETE, PULL, PUSH, authorize
+from ..manifests import (
+    MAX_MANIFEST_BYTES,
+    delete_manifest,
+    delete_tag,
+    is_digest,
+    manifest_digest,
+    resolve_manifest,
+    set_tag,
+    store_manifest,
+    validate_tag_name,
+)
+from ..signals import tag_pushed
+from .base import RegistryView, check_digest, empty_response
+
+
+def _read_manifest(request: HttpRequest) -> bytes:
+    # One byte past the limit is enough to know it is too large, without reading the rest.
+    raw = bytearray()
+    while len(raw) <= MAX_MANIFEST_BYTES:
+        chunk = request.read(MAX_MANIFEST_BYTES + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise errors.ManifestTooLarge()
+    return bytes(raw)
+
+
+class ManifestView(RegistryView):
+    def get(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
+        return self._serve(request, name, reference, body=True)
+
+    def head(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
+        return self._serve(request, name, reference, body=False)
+
+    def _serve(self, request: HttpRequest, name: str, reference: str, body: bool) -> HttpResponse:
+        repository = authorize(request, name, PULL)
+        manifest = resolve_manifest(repository, reference)
+        raw = bytes(manifest.raw)
+        # Whatever the client's Accept header says, the stored bytes are the only faithful
+        # answer (their digest is the manifest's identity); clients cope with any listed type.
+        response = HttpResponse(raw if body else b"", content_type=manifest.media_type)
+        response["Docker-Content-Digest"] = manifest.digest
+        response["ETag"] = f'"{manifest.digest}"'
+        response["Content-Length"] = str(len(raw))
+        return response
+
+    def put(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
+        repository = authorize(request, name, PUSH, create=True)
+        raw = _read_manifest(request)
+        digest = manifest_digest(raw)
+        tag_name = None
+        if is_digest(reference):
+            if check_digest(reference) != digest:
+                raise errors.DigestInvalid(
+                    "manifest digest does not match the reference",
+                    detail={"expected": reference, "actual": digest},
+                )
+        else:
+            tag_name = validate_tag_name(reference)
+        with transaction.atomic():
+            manifest = store_manifest(repository, raw, request.META.get("CONTENT_TYPE"))
+            tag = set_tag(repository, tag_name, manifest) if tag_name else None
+        if tag is not None:
+            tag_pushed.send(sender=ManifestView, tag=tag)
+        response = empty_response(
+            201,
+            {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest},
+        )
+        if manifest.subject_digest:
+            # Tells OCI 1.1 clients this registry indexes referrers itself, so they need not
+            # maintain the tag-schema fallback index.
+            response["OCI-Subject"] = manifest.subject_digest
+        return response
+
+    def delete(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
+        repository = authorize(request, name, DELETE)
+        if is_digest(reference):
+            delete_manifest(repository, check_digest(reference))
+        else:
+            validate_tag_name(reference)
+            if not delete_tag(repository, reference):
+                raise errors.ManifestUnknown(detail={"tag": reference})
+        return empty_response(202, {})
+
+
+def descriptor_of(manifest) -> dict:
+    raw = bytes(manifest.raw)
+    descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(raw)}
+    if manifest.artifact_type:
+        descriptor["artifactType"] = manifest.artifact_type
+    try:
+        annotations = json.loads(raw).get("annotations")
+    except (ValueError, AttributeError):
+        annotations = None
+    if isinstance(annotations, dict) and annotations:
+        descriptor["annotations"] = annotations
+    return descriptor
