@@ -1,3 +1,44 @@
-from django.urls import path  # noqa: F401
+"""Quay's /api/v1/ paths (included under api/v1/). Repository names may contain slashes, so the
+routes use the name grammar rather than a catch-all: ``.../tag/`` then cannot be a name."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+NS = r"(?P<ns>[a-z0-9][a-z0-9._-]*)"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REPO = rf"(?P<repo>{_COMPONENT}(?:/{_COMPONENT})*)"
+TAG = r"(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127})"
+ORG = r"(?P<org>[a-z0-9][a-z0-9._-]*)"
+ROBOT = r"(?P<short>[a-z][a-z0-9_]*)"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("repository", views.RepositoryListView.as_view(), name="api-repositories"),
+    re_path(rf"^repository/{NS}/{REPO}/tag/$", views.TagListView.as_view(), name="api-tags"),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/fetch$",
+        views.FetchCommandView.as_view(),
+        name="api-fetch-command",
+    ),
+    re_path(rf"^repository/{NS}/{REPO}/tag/{TAG}$", views.TagView.as_view(), name="api-tag"),
+    re_path(
+        rf"^repository/{NS}/{REPO}/permissions/(?P<kind>robot|user)/$",
+        views.PermissionListView.as_view(),
+        name="api-permissions",
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/permissions/(?P<kind>robot|user)/(?P<name>[^/]+)$",
+        views.PermissionView.as_view(),
+        name="api-permission",
+    ),
+    re_path(rf"^repository/{NS}/{REPO}$", views.RepositoryView.as_view(), name="api-repository"),
+    re_path(rf"^organization/{ORG}/robots$", views.RobotListView.as_view(), name="api-robots"),
+    re_path(
+        rf"^organization/{ORG}/robots/{ROBOT}/regenerate$",
+        views.RobotRegenerateView.as_view(),
+        name="api-robot-regenerate",
+    ),
+    re_path(rf"^organization/{ORG}/robots/{ROBOT}$", views.RobotView.as_view(), name="api-robot"),
+]

@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Quay's page URLs; included last, after /v2/, /c1/squash/, /api/v1/ and /admin/."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from . import views
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REPO = rf"(?P<repo>{_COMPONENT}(?:/{_COMPONENT})*)"
+NS = r"(?P<ns>[a-z0-9][a-z0-9._-]*)"
+
+urlpatterns = [
+    path("", views.home, name="web-home"),
+    path("signin/", views.SignInView.as_view(), name="web-signin"),
+    path("signout/", views.SignOutView.as_view(), name="web-signout"),
+    path("user/<str:name>", views.user_page, name="web-user"),
+    path("organization/<str:org>", views.organization_page, name="web-organization"),
+    re_path(rf"^repository/{NS}/{REPO}$", views.repository_page, name="web-repository"),
+    re_path(rf"^repository/{NS}/{REPO}/$", views.repository_redirect),
+]

@@ -1,0 +1,226 @@
+"""Quay-style pages. Data changes go through the JSON API (static/qs/app.js); these views only
+render what the signed-in user may read, using the same permission query as the registry."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from quaysquash.accounts.models import Namespace, Repository, RobotAccount
+from quaysquash.registry.models import Tag
+
+from . import access, commands
+from .tags import DEFAULT_PAGE_SIZE, PAGE_SIZES, build_rows, history_events, page_of, tag_queryset
+
+REPO_TABS = ("info", "tags", "history", "settings")
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "web/signin.html"
+    redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    next_page = "/"
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    try:
+        return max(int(request.GET.get(name, default)), 1)
+    except ValueError:
+        return default
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    user = access.principal_of(request)
+    if user is not None and Namespace.objects.filter(owner=user).exists():
+        return redirect("web-user", name=user.own_namespace.name)
+    return _repository_list(request, None, "Repositories")
+
+
+def _repositories(request: HttpRequest, namespace: Namespace | None):
+    principal = access.principal_of(request)
+    qs = Repository.objects.restrict(principal, "read").select_related("namespace")
+    if namespace is not None:
+        qs = qs.filter(namespace=namespace)
+    query = request.GET.get("q", "").strip()
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    active = Q(tags__lifetime_end__isnull=True)
+    qs = qs.annotate(
+        tag_count=Count("tags", filter=active, distinct=True),
+        last_modified=Max("tags__lifetime_start", filter=active),
+    ).order_by("namespace__name", "name")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return page, query
+
+
+def _repository_list(request: HttpRequest, namespace: Namespace | None, title: str):
+    page, query = _repositories(request, namespace)
+    return render(
+        request,
+        "web/repository_list.html",
+        {"title": title, "page": page, "query": query, "namespace": namespace},
+    )
+
+
+def user_page(request: HttpRequest, name: str) -> HttpResponse:
+    namespace = access.namespace_or_404(name)
+    if namespace.is_organization:
+        return redirect("web-organization", org=name)
+    return _namespace_page(request, namespace)
+
+
+def organization_page(request: HttpRequest, org: str) -> HttpResponse:
+    namespace = access.namespace_or_404(org)
+    return _namespace_page(request, namespace)
+
+
+def _namespace_page(request: HttpRequest, namespace: Namespace) -> HttpResponse:
+    principal = access.principal_of(request)
+    tab = request.GET.get("tab", "repos")
+    if tab not in ("repos", "robots"):
+        tab = "repos"
+    is_admin = access.is_namespace_admin(principal, namespace)
+    context: dict = {
+        "namespace": namespace,
+        "tab": tab,
+        "is_admin": is_admin,
+        "title": namespace.name,
+    }
+    if tab == "repos":
+        context["page"], context["query"] = _repositories(request, namespace)
+    elif is_admin:
+        # Names and descriptions only: tokens are fetched from the API when an admin asks.
+        context["robots"] = list(
+            RobotAccount.objects.filter(namespace=namespace)
+            .annotate(repo_count=Count("permissions"))
+            .order_by("short_name")
+        )
+        context["repositories"] = list(
+            Repository.objects.filter(namespace=namespace).order_by("name").values("name")
+        )
+        context["page_config"] = {
+            "namespace": namespace.name,
+            "repositories": [r["name"] for r in context["repositories"]],
+        }
+    return render(request, "web/namespace.html", context)
+
+
+def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
+    principal = access.principal_of(request)
+    repository = access.readable_repository(principal, ns, repo)
+    tab = request.GET.get("tab", "info")
+    if tab not in REPO_TABS:
+        tab = "info"
+    can_write = access.can(principal, repository, "write")
+    can_admin = access.can(principal, repository, "admin")
+    if tab == "settings" and not can_admin:
+        tab = "info"
+    is_ns_admin = access.is_namespace_admin(principal, repository.namespace)
+    context: dict = {
+        "repo": repository,
+        "tab": tab,
+        "tabs": [t for t in REPO_TABS if t != "settings" or can_admin],
+        "can_write": can_write,
+        "can_admin": can_admin,
+        "title": repository.full_name,
+        "page_config": (
+            {
+                "namespace": repository.namespace.name,
+                "repository": repository.name,
+                "isPublic": repository.is_public,
+                "isNamespaceAdmin": is_ns_admin,
+                "canSeeRobots": access.can_see_robots(principal, repository.namespace),
+                "canWrite": can_write,
+                "canAdmin": can_admin,
+                "formats": commands.FORMATS,
+                "squashFormats": list(commands.SQUASH_FORMATS),
+            }
+        ),
+    }
+    if tab == "info":
+        context.update(_info_context(repository))
+    elif tab == "tags":
+        context.update(_tags_context(request, repository))
+    elif tab == "history":
+        context.update(_history_context(request, repository))
+    return render(request, "web/repository.html", context)
+
+
+def _info_context(repo: Repository) -> dict:
+    ref = f"{commands.registry_host()}/{repo.full_name}"
+    latest = Tag.objects.active().filter(repository=repo).order_by("-lifetime_start").first()
+    tag = latest.name if latest else "latest"
+    robot = "" if repo.is_public else f"{repo.namespace.name}+ROBOT"
+    squash = commands.fetch_command(
+        commands.FetchRequest(
+            namespace=repo.namespace.name,
+            repo=repo.name,
+            tag=tag,
+            digest="",
+            format="squash-docker",
+            robot_name=robot,
+        )
+    )
+    return {
+        "pull_commands": [
+            ("Docker", f"docker pull {ref}:{tag}"),
+            (
+                "Podman",
+                commands.fetch_command(
+                    commands.FetchRequest(repo.namespace.name, repo.name, tag, "", "podman-tag")
+                ),
+            ),
+            ("Squashed Docker Image", squash),
+        ],
+        "tag_count": Tag.objects.active().filter(repository=repo).count(),
+    }
+
+
+def _tags_context(request: HttpRequest, repo: Repository) -> dict:
+    limit = _int_param(request, "limit", DEFAULT_PAGE_SIZE)
+    if limit not in PAGE_SIZES:
+        limit = DEFAULT_PAGE_SIZE
+    page = _int_param(request, "page", 1)
+    query = request.GET.get("filter", "").strip()
+    tags, more = page_of(tag_queryset(repo, name_filter=query), page, limit)
+    total = tag_queryset(repo, name_filter=query).count()
+    first = (page - 1) * limit + 1 if tags else 0
+    return {
+        "rows": build_rows(tags),
+        "filter": query,
+        "page_number": page,
+        "limit": limit,
+        "page_sizes": PAGE_SIZES,
+        "has_next": more,
+        "has_previous": page > 1,
+        "total": total,
+        "first_index": first,
+        "last_index": first + len(tags) - 1 if tags else 0,
+    }
+
+
+def _history_context(request: HttpRequest, repo: Repository) -> dict:
+    page = _int_param(request, "page", 1)
+    query = request.GET.get("filter", "").strip()
+    rows, more = page_of(tag_queryset(repo, active_only=False, name_filter=query), page, 50)
+    return {
+        "events": history_events(rows, repo),
+        "filter": query,
+        "page_number": page,
+        "has_next": more,
+        "has_previous": page > 1,
+    }
+
+
+def repository_redirect(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
+    # Quay accepts a trailing slash; keep one canonical address.
+    return redirect(
+        reverse("web-repository", kwargs={"ns": ns, "repo": repo})
+        + (f"?{request.GET.urlencode()}" if request.GET else "")
+    )
