@@ -1,0 +1,245 @@
+"""What a worker does to build one squash: claim the row, plan, write, publish or fail.
+
+Kept apart from the Celery wrappers in ``tasks.py`` so tests and the ``prime --inline`` path can
+run it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from quaysquash.registry.storage import get_storage
+
+from . import cache
+from .models import SquashedImage
+
+log = logging.getLogger(__name__)
+
+# Followers see bytes only once they leave this buffer; small enough for a quick first byte,
+# large enough that the engine's many 512-byte tar headers don't each become a syscall.
+WRITE_BUFFER = 256 * 1024
+
+
+def load_or_index(digest: str) -> object:
+    """The engine's index of one layer, computed once per layer digest and kept in the cache."""
+    from quaysquash.squash import engine
+
+    path = cache.index_path(digest)
+    try:
+        return engine.LayerIndex.from_bytes(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except Exception:  # an unreadable index (old format, torn disk) is rebuilt, not fatal
+        log.warning("layer index %s unreadable; reindexing", path, exc_info=True)
+    storage = get_storage()
+    index = engine.index_layer(lambda: storage.open(digest), digest)
+    cache.write_atomically(path, index.to_bytes())
+    return index
+
+
+class CountingWriter:
+    """A write-only file that buffers, counts and hashes what the engine writes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.written = 0  # bytes that reached the file, visible to followers
+        self.hasher = hashlib.sha256()
+
+    def write(self, data) -> int:
+        n = len(data)
+        self.hasher.update(data)
+        if n >= WRITE_BUFFER and not self.buffer:
+            self._write_all(memoryview(data))
+        else:
+            self.buffer += data
+            if len(self.buffer) >= WRITE_BUFFER:
+                self.flush()
+        return n
+
+    def flush(self) -> None:
+        if self.buffer:
+            self._write_all(memoryview(self.buffer))
+            self.buffer = bytearray()
+
+    def _write_all(self, view: memoryview) -> None:
+        while view:
+            done = os.write(self.fd, view)
+            view = view[done:]
+            self.written += done
+
+
+class Heartbeat(threading.Thread):
+    """Refreshes the row's heartbeat and progress while the build runs, from its own thread so
+    that a long plan or a slow layer never looks like a dead worker."""
+
+    def __init__(self, image_id: int, attempt: int, progress: Callable[[], int]) -> None:
+        super().__init__(daemon=True, name=f"squash-heartbeat-{image_id}")
+        self.image_id = image_id
+        self.attempt = attempt
+        self.progress = progress
+        self.stopped = threading.Event()
+        self.lost = False  # somebody restarted the key: our output would be discarded
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.QS_SQUASH_HEARTBEAT_SECONDS):
+                updated = SquashedImage.objects.filter(
+                    pk=self.image_id, attempt=self.attempt, state=SquashedImage.State.BUILDING
+                ).update(heartbeat=timezone.now(), bytes_written=self.progress())
+                if not updated:
+                    self.lost = True
+        except Exception:
+            log.exception("squash %s: heartbeat failed", self.image_id)
+        finally:
+            close_old_connections()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+def claim(image_id: int, task_id: str) -> SquashedImage | None:
+    """Take ownership of a queued build; None if it is done, or owned by a live worker.
+
+    A message Celery redelivers (acks_late, worker lost) carries the same task id, so its new
+    run takes over from the dead one; a duplicate task for a live build backs off.
+    """
+    image = SquashedImage.objects.filter(pk=image_id).first()
+    if image is None or image.state != SquashedImage.State.BUILDING:
+        return None
+    stale = timezone.now() - timedelta(seconds=settings.QS_SQUASH_STALE_SECONDS)
+    claimable = Q(task_id="") | Q(task_id=task_id) | Q(heartbeat__lt=stale)
+    won = (
+        SquashedImage.objects.filter(claimable, pk=image_id, attempt=image.attempt)
+        .filter(state=SquashedImage.State.BUILDING)
+        .update(task_id=task_id, heartbeat=timezone.now(), bytes_written=0)
+    )
+    if not won:
+        return None
+    image.refresh_from_db()
+    return image
+
+
+def _mark(image: SquashedImage, **fields) -> bool:
+    return bool(
+        SquashedImage.objects.filter(
+            pk=image.pk, attempt=image.attempt, state=SquashedImage.State.BUILDING
+        ).update(**fields)
+    )
+
+
+def _opener(digest: str) -> Callable[[], BinaryIO]:
+    storage = get_storage()
+    return lambda: storage.open(digest)
+
+
+def build(image_id: int, task_id: str) -> str:
+    """Build the squash of row ``image_id`` if this worker can claim it; returns what happened.
+
+    Guarantees: the complete file appears under its final name only after fsync and only with
+    the row marked ready and its sha256; on any error the row is failed with a user-facing
+    reason and the partial file is deleted.
+    """
+    from quaysquash.squash import engine
+
+    image = claim(image_id, task_id)
+    if image is None:
+        return "skipped"
+    partial = cache.cache_dir() / cache.partial_name(image)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    writer: CountingWriter | None = None
+    beat = Heartbeat(image.pk, image.attempt, lambda: writer.written if writer else 0)
+    beat.start()
+    try:
+        manifest = image.image_manifest
+        layers = [
+            engine.LayerInput(
+                digest=layer.blob.digest,
+                open_blob=_opener(layer.blob.digest),
+                index=load_or_index(layer.blob.digest),
+            )
+            for layer in manifest.layers.select_related("blob").order_by("position")
+        ]
+        storage = get_storage()
+        with storage.open(manifest.config_blob.digest) as fh:
+            config = fh.read()
+        plan = engine.plan_squash(
+            layers,
+            config,
+            format=image.format,
+            repo_tag=image.repo_tag or None,
+            compression=image.compression,
+        )
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            # Size first, then bytes: followers send Content-Length before the first byte.
+            if not _mark(image, size=plan.size, partial_name=cache.partial_name(image)):
+                return "superseded"
+            writer = CountingWriter(fd)
+            result = engine.write_squash(plan, writer, None)
+            writer.flush()
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        digest = "sha256:" + writer.hasher.hexdigest()
+        if plan.size is not None and writer.written != plan.size:
+            raise engine.SquashError(
+                f"internal error: wrote {writer.written} bytes, planned {plan.size}"
+            )
+        if result.sha256 != digest:
+            raise engine.SquashError("internal error: output digest mismatch")
+        final = cache.cache_dir() / cache.final_name(image)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, final)
+        _fsync_dir(final.parent)
+        if not _mark(
+            image,
+            state=SquashedImage.State.READY,
+            size=writer.written,
+            bytes_written=writer.written,
+            sha256=digest,
+            file_name=cache.final_name(image),
+            finished=timezone.now(),
+            heartbeat=timezone.now(),
+        ):
+            final.unlink(missing_ok=True)
+            return "superseded"
+        log.info("squash %s: ready, %d bytes, %s", image.pk, writer.written, digest)
+        return "ready"
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, engine.SquashError) else f"build failed: {exc!r}"
+        log.warning(
+            "squash %s: %s", image.pk, reason, exc_info=not isinstance(exc, engine.SquashError)
+        )
+        partial.unlink(missing_ok=True)
+        _mark(
+            image,
+            state=SquashedImage.State.FAILED,
+            error=reason,
+            finished=timezone.now(),
+            heartbeat=timezone.now(),
+        )
+        return "failed"
+    finally:
+        beat.stop()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,320 @@
+"""Sending squashes to clients: from the cache (Range, ETag, X-Accel-Redirect) or by following
+the file a worker is still writing.
+
+Everything here runs on the event loop: a download costs a coroutine, not a thread, so a few
+hundred of them fit in one uvicorn process. Blocking reads go to a thread per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import BinaryIO
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import http_date, parse_http_date_safe
+
+from . import cache
+from .models import PullLog, SquashedImage
+from .resolve import SquashHTTPError, Target
+
+log = logging.getLogger(__name__)
+
+# Before headers, a follower polls the row quickly (time to first byte matters); once
+# streaming, the file size tells it about progress and the row is only checked for liveness.
+FIRST_POLL, MAX_POLL = 0.01, 0.25
+LIVENESS_EVERY = 0.5
+FILE_POLL = 0.02
+
+# Pull-log writes run detached from the response; keep references so they are not collected.
+_background: set[asyncio.Task] = set()
+
+
+class BuildInterrupted(Exception):
+    """Raised inside a streaming body: the server closes the connection short of its declared
+    length, so curl -f, docker load and podman load fail instead of loading a truncated file."""
+
+
+def _write_log(fields: dict) -> None:
+    try:
+        PullLog.objects.create(**fields)
+    except Exception:
+        log.exception("could not write the pull log")
+
+
+def record_pull(target: Target, request, started: float, **fields) -> None:
+    fields = {
+        **target.log_fields(),
+        "duration": time.monotonic() - started,
+        "remote_addr": request.META.get("REMOTE_ADDR", "")[:64],
+        **fields,
+    }
+    task = asyncio.get_running_loop().create_task(
+        sync_to_async(_write_log, thread_sensitive=False)(fields)
+    )
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _get(pk: int) -> SquashedImage | None:
+    return SquashedImage.objects.filter(pk=pk).first()
+
+
+get_row = sync_to_async(_get, thread_sensitive=False)
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) for a single byte range; None means send everything.
+
+    Raises SquashHTTPError(416) for a range that cannot be satisfied.
+    """
+    match = RANGE_RE.match(header.strip())
+    if not match or (not match[1] and not match[2]):
+        return None  # malformed or multi-range: a full response is always allowed
+    first, last = match[1], match[2]
+    if first:
+        start = int(first)
+        end = min(int(last) + 1, size) if last else size
+        if last and int(last) < start:
+            return None
+    else:
+        start, end = max(size - int(last), 0), size
+    if start >= size or start >= end:
+        raise SquashHTTPError(
+            416,
+            "RANGE_INVALID",
+            "requested range not satisfiable",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    return start, end
+
+
+def _etag(image: SquashedImage) -> str:
+    return f'"{image.sha256}"'
+
+
+def _filename(target: Target, image: SquashedImage) -> str:
+    base = target.repository.name.replace("/", "-")
+    label = target.tag or target.manifest.digest.split(":")[-1][:12]
+    suffix = {"docker": "", "oci": "-oci", "rootfs": "-rootfs"}[image.format]
+    return f"{base}-{label}{suffix}{cache.EXTENSIONS[image.compression]}"
+
+
+def _common_headers(response: HttpResponse, target: Target, image: SquashedImage) -> None:
+    response["Content-Type"] = image.media_type
+    response["Content-Disposition"] = f'attachment; filename="{_filename(target, image)}"'
+    response["Docker-Content-Digest"] = target.manifest.digest
+    response["Cache-Control"] = "private, no-transform"
+
+
+async def _read(fh: BinaryIO, offset: int, length: int) -> bytes:
+    return await asyncio.to_thread(os.pread, fh.fileno(), length, offset)
+
+
+def serve_cached(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
+    """A complete squash from the cache, with validators and byte ranges (``curl -C -``)."""
+    size = image.size or 0
+    etag = _etag(image)
+    last_modified = int(image.finished.timestamp()) if image.finished else None
+
+    if settings.QS_SQUASH_X_ACCEL_PREFIX:
+        # nginx serves the bytes (sendfile, Range); we only authorise and name them.
+        response = HttpResponse()
+        _common_headers(response, target, image)
+        response["X-Accel-Redirect"] = (
+            settings.QS_SQUASH_X_ACCEL_PREFIX.rstrip("/") + "/" + image.file_name
+        )
+        response["ETag"] = etag
+        if last_modified:
+            response["Last-Modified"] = http_date(last_modified)
+        record_pull(
+            target, request, started, source="cache", status=200, bytes_sent=size, complete=True
+        )
+        return response
+
+    if request.META.get("HTTP_IF_NONE_MATCH", "").strip() in (etag, "*"):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        record_pull(target, request, started, source="cache", status=304, complete=True)
+        return response
+
+    path = cache.cache_dir() / image.file_name
+    fh = cache.open_for_reading(path)  # FileNotFoundError: caller rebuilds
+    byte_range = None
+    range_header = request.META.get("HTTP_RANGE", "")
+    if range_header and _if_range_ok(request.META.get("HTTP_IF_RANGE", ""), etag, last_modified):
+        try:
+            byte_range = parse_range(range_header, size)
+        except SquashHTTPError:
+            fh.close()
+            raise
+    start, end = byte_range or (0, size)
+    status = 206 if byte_range else 200
+    body = _stream_file(fh, start, end, target, request, started, status)
+    response = StreamingHttpResponse(body, status=status)
+    _common_headers(response, target, image)
+    response["Content-Length"] = str(end - start)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified)
+    if byte_range:
+        response["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return response
+
+
+def _if_range_ok(if_range: str, etag: str, last_modified: int | None) -> bool:
+    """If-Range: honour Range only when the client's copy is still this one."""
+    if not if_range:
+        return True
+    if if_range.strip() == etag:
+        return True
+    date = parse_http_date_safe(if_range)
+    return date is not None and last_modified is not None and date >= last_modified
+
+
+async def _stream_file(
+    fh: BinaryIO, start: int, end: int, target: Target, request, started: float, status: int
+) -> AsyncIterator[bytes]:
+    chunk = settings.QS_SQUASH_CHUNK_BYTES
+    pos = start
+    try:
+        while pos < end:
+            data = await _read(fh, pos, min(chunk, end - pos))
+            if not data:
+                raise BuildInterrupted(f"cached squash shorter than recorded ({pos} < {end})")
+            pos += len(data)
+            yield data
+    finally:
+        fh.close()
+        record_pull(
+            target,
+            request,
+            started,
+            source="cache",
+            status=status,
+            bytes_sent=pos - start,
+            complete=pos == end,
+        )
+
+
+async def wait_for_plan(image: SquashedImage) -> SquashedImage:
+    """Wait until the worker has planned (size known, partial file created) or finished.
+
+    Returns the row; raises SquashHTTPError when the build failed before its first byte, which
+    still lets us answer with a proper error status.
+    """
+    delay = FIRST_POLL
+    while True:
+        if image.state == SquashedImage.State.READY:
+            return image
+        if image.state == SquashedImage.State.FAILED:
+            raise SquashHTTPError(500, "SQUASH_FAILED", image.error or "squash build failed")
+        if image.is_stale:
+            image, _ = await sync_to_async(_restart_stale)(image)
+            continue
+        if image.partial_name and (image.size is not None or image.compression != "none"):
+            return image
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, MAX_POLL)
+        fresh = await get_row(image.pk)
+        if fresh is None:
+            raise SquashHTTPError(503, "SQUASH_EVICTED", "the squash was evicted; retry")
+        image = fresh
+
+
+def _restart_stale(image: SquashedImage) -> tuple[SquashedImage, bool]:
+    won = cache.restart(image)
+    return image, won
+
+
+def follow_build(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
+    """Stream the file the worker is writing, as it grows; ``image`` has been planned."""
+    path = cache.cache_dir() / image.partial_name
+    fh = open(path, "rb", buffering=0)  # FileNotFoundError: finished meanwhile, caller retries
+    size = image.size
+    byte_range = None
+    if size is not None and request.META.get("HTTP_RANGE"):
+        try:
+            byte_range = parse_range(request.META["HTTP_RANGE"], size)
+        except SquashHTTPError:
+            fh.close()
+            raise
+    start, end = byte_range or (0, size)
+    status = 206 if byte_range else 200
+    body = _follow(fh, image, start, end, target, request, started, status)
+    response = StreamingHttpResponse(body, status=status)
+    _common_headers(response, target, image)
+    if size is not None:
+        response["Content-Length"] = str(end - start)
+        response["Accept-Ranges"] = "bytes"
+        if byte_range:
+            response["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response["X-Squash-Source"] = "build"
+    return response
+
+
+async def _follow(
+    fh: BinaryIO,
+    image: SquashedImage,
+    start: int,
+    end: int | None,
+    target: Target,
+    request,
+    started: float,
+    status: int,
+) -> AsyncIterator[bytes]:
+    chunk = settings.QS_SQUASH_CHUNK_BYTES
+    pos = start
+    attempt = image.attempt
+    last_check = time.monotonic()
+    fd = fh.fileno()
+    try:
+        while end is None or pos < end:
+            available = os.fstat(fd).st_size
+            limit = available if end is None else min(available, end)
+            if limit > pos:
+                data = await _read(fh, pos, min(chunk, limit - pos))
+                pos += len(data)
+                yield data
+                continue
+            if time.monotonic() - last_check >= LIVENESS_EVERY:
+                last_check = time.monotonic()
+                row = await get_row(image.pk)
+                if row is None or row.attempt != attempt:
+                    raise BuildInterrupted("the squash build was restarted or evicted")
+                if row.state == SquashedImage.State.FAILED:
+                    raise BuildInterrupted(f"squash build failed: {row.error}")
+                if row.is_stale:
+                    raise BuildInterrupted("the squash build worker stopped responding")
+                if row.state == SquashedImage.State.READY:
+                    # Our descriptor is the renamed file's inode: every byte is there now.
+                    if end is None:
+                        end = row.size
+                    last_check = 0.0
+                    if os.fstat(fd).st_size < (end or 0):
+                        raise BuildInterrupted("squash file shorter than its recorded size")
+                    continue
+            await asyncio.sleep(FILE_POLL)
+    finally:
+        fh.close()
+        complete = end is not None and pos == end
+        if not complete:
+            log.warning("squash %s: follower stopped at %d of %s bytes", image.pk, pos, end or "?")
+        record_pull(
+            target,
+            request,
+            started,
+            source="build",
+            status=status,
+            bytes_sent=pos - start,
+            complete=complete,
+        )

@@ -1,0 +1,139 @@
+"""``/c1/squash/...`` (the pull) and the priming/status API used by the Fetch Tag page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from . import cache, delivery
+from .models import SquashedImage
+from .resolve import Options, SquashHTTPError, Target, resolve, split_repository
+
+log = logging.getLogger(__name__)
+
+# last_accessed drives LRU eviction; minute precision is plenty and saves a write per pull.
+TOUCH_EVERY_SECONDS = 60
+
+
+def _prepare(request, repository: str, tag: str | None, digest: str | None):
+    options = Options.from_query(request.GET)
+    namespace, name = split_repository(repository)
+    target = resolve(request, namespace, name, tag, digest, options)
+    image, _started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
+    if (
+        image.state == SquashedImage.State.READY
+        and (timezone.now() - image.last_accessed).total_seconds() > TOUCH_EVERY_SECONDS
+    ):
+        SquashedImage.objects.filter(pk=image.pk).update(last_accessed=timezone.now())
+    return target, image
+
+
+async def pull(
+    request, repository: str, tag: str | None = None, digest: str | None = None
+) -> HttpResponse:
+    """The squashed image as one archive, from the cache or streamed while it is built."""
+    started = time.monotonic()
+    if request.method != "GET":
+        return SquashHTTPError(405, "UNSUPPORTED", "method not allowed").response()
+    try:
+        target, image = await sync_to_async(_prepare)(request, repository, tag, digest)
+        return await _deliver(request, target, image, started)
+    except SquashHTTPError as err:
+        return err.response()
+
+
+async def _deliver(request, target: Target, image: SquashedImage, started: float):
+    # A few rounds at most: a build finishing (partial renamed) or an evicted file (rebuild)
+    # between our lookup and our open sends us around again.
+    for _ in range(5):
+        if image.state == SquashedImage.State.READY:
+            try:
+                return delivery.serve_cached(request, target, image, started)
+            except FileNotFoundError:
+                image, _ = await sync_to_async(cache.ensure_build)(
+                    target.key, target.image_manifest, target.repo_tag
+                )
+                continue
+        image = await delivery.wait_for_plan(image)
+        if image.state == SquashedImage.State.READY:
+            continue
+        try:
+            return delivery.follow_build(request, target, image, started)
+        except FileNotFoundError:
+            image = await delivery.get_row(image.pk)
+            if image is None:
+                break
+    raise SquashHTTPError(503, "SQUASH_UNAVAILABLE", "the squash is not available; retry")
+
+
+# --- Priming and status API (/api/v1/repository/<ns>/<repo>/tag/<tag>/squash) ---------------
+
+
+def state_of(image: SquashedImage | None) -> dict:
+    if image is None:
+        return {"state": "missing", "bytes_written": 0, "size": None, "error": ""}
+    state, error = image.state, image.error
+    if image.is_stale:
+        state, error = "failed", "the build worker stopped responding; the next pull retries"
+    elif state == SquashedImage.State.READY and not (cache.cache_dir() / image.file_name).is_file():
+        state = "missing"
+    return {
+        "state": state,
+        "bytes_written": image.size if state == "ready" else image.bytes_written,
+        "size": image.size,
+        "error": error,
+        "sha256": image.sha256,
+        "platform": image.platform,
+        "format": image.format,
+        "compression": image.compression,
+        "manifest_digest": image.manifest_digest,
+        "builds": image.attempt,
+    }
+
+
+def _check_csrf(request) -> HttpResponse | None:
+    # Session callers (the UI) need a CSRF token; Basic-auth callers (curl, scripts) do not.
+    if request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("basic "):
+        return None
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return None
+    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+
+
+@csrf_exempt
+def squash_state(request, repository: str, tag: str) -> HttpResponse:
+    """GET: the cache state of a tag's squash for the query's platform/format/compression.
+    POST: prime it (start the build unless ready or running) and answer the same state."""
+    if request.method not in ("GET", "POST"):
+        return SquashHTTPError(405, "UNSUPPORTED", "method not allowed").response()
+    try:
+        options = Options.from_query(request.GET)
+        namespace, name = split_repository(repository)
+        target = resolve(request, namespace, name, tag, None, options)
+    except SquashHTTPError as err:
+        return err.response()
+    if request.method == "POST":
+        rejected = _check_csrf(request)
+        if rejected is not None:
+            return rejected
+        image, started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
+        body = state_of(image)
+        body["started"] = started
+        return JsonResponse(body, status=202 if body["state"] != "ready" else 200)
+    image = SquashedImage.objects.filter(**target.key.lookup()).first()
+    return JsonResponse(state_of(image))
+
+
+def not_found(request, *args, **kwargs) -> HttpResponse:
+    return HttpResponse(
+        json.dumps({"errors": [{"code": "NAME_UNKNOWN", "message": "not found"}]}),
+        status=404,
+        content_type="application/json",
+    )
