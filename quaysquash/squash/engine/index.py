@@ -213,6 +213,21 @@ def _scan(stream: LayerStream, idx: LayerIndex) -> None:
     parse_number = tf.parse_number
     checksum_ok = tf.header_checksum_ok
     zero = tf.ZERO_BLOCK
+    candidates: dict[bytes, tuple[int, list[bytes]]] = {}
+    _scan_entries(stream, idx, candidates)
+
+
+def _scan_entries(stream, idx, candidates) -> None:
+    digest = idx.digest
+    kinds = idx.kinds
+    paths = idx.paths
+    hoffs = idx.header_offsets
+    hlens = idx.header_lengths
+    dlens = idx.data_lengths
+    links = idx.links
+    parse_number = tf.parse_number
+    checksum_ok = tf.header_checksum_ok
+    zero = tf.ZERO_BLOCK
     while True:
         start = stream.pos
         block = stream.read_block_or_eof()
@@ -323,23 +338,25 @@ def _scan(stream: LayerStream, idx: LayerIndex) -> None:
             raise UnsafePathError(digest, name, "names the root but is not a directory")
 
         base_start = path.rfind(b"/") + 1
-        if path.startswith(tf.WH_PREFIX, base_start):
+        if b".wh." in path:
             base = path[base_start:]
             parent = path[: max(base_start - 1, 0)]
             if base == tf.WH_OPAQUE:
+                if tf.WH_META_PREFIX in parent:
+                    continue
                 kind, path = tf.OPAQUE, parent
-            elif base.startswith(tf.WH_META_PREFIX):
-                continue  # .wh..wh.plnk and friends: metadata of the producer, dropped
+            elif (b"/" + path).find(b"/" + tf.WH_META_PREFIX) >= 0:
+                continue  # .wh..wh.plnk and friends (and what is under them): dropped
+            elif not base.startswith(tf.WH_PREFIX):
+                pass
             else:
                 target = base[len(tf.WH_PREFIX) :]
                 if target in (b"", b".", b".."):
                     raise UnsafePathError(digest, name, "whiteout names no valid entry")
                 kind = tf.WHITEOUT
                 path = parent + b"/" + target if parent else target
-            data_len_rec, link = data_len, b""
-        else:
-            data_len_rec = data_len
-            link = b""
+        link = b""
+        if kind == tf.LNK or kind == tf.SYM:
             if kind == tf.LNK:
                 try:
                     link = tf.clean_path(linkname)
@@ -349,7 +366,10 @@ def _scan(stream: LayerStream, idx: LayerIndex) -> None:
                     ) from None
                 if link == b"":
                     raise UnsafePathError(digest, linkname, "hardlink to the root")
-            elif kind == tf.SYM:
+                found = candidates.get(link)
+                if found is not None:  # keep the target's header: the link may need it
+                    idx.headers.setdefault(found[0], b"".join(found[1]))
+            else:
                 link = linkname
 
         i = len(paths)
@@ -357,10 +377,13 @@ def _scan(stream: LayerStream, idx: LayerIndex) -> None:
         paths.append(path)
         hoffs.append(start)
         hlens.append(header_len)
-        dlens.append(data_len_rec)
+        dlens.append(data_len)
         links.append(link)
         if kind == tf.DIR or kind == tf.LNK or sparse_info is not None:
             idx.headers[i] = b"".join(raw_parts)
+        elif kind != tf.WHITEOUT and kind != tf.OPAQUE:
+            # Possible hardlink target: its header is kept if a link of this layer names it.
+            candidates[path] = (i, raw_parts)
         if sparse_info is not None and kind == tf.REG:
             idx.sparse[i] = sparse_info
 

@@ -231,14 +231,22 @@ def plan_layer(indexes: Sequence[LayerIndex]) -> LayerPlan:
             else:
                 emit(indexes[node.layer].headers[node.entry])
         elif path in promoted:
-            meta = tf.parse_header_chain(idx.headers[entry])
             src_layer, src_entry = node.src
             src_idx = indexes[src_layer]
-            src_kind = src_idx.kinds[src_entry]
-            meta.typeflag = _TYPEFLAG.get(src_kind, b"0")
-            meta.linkname = src_idx.links[src_entry] if src_kind == tf.SYM else b""
-            meta.size = src_idx.data_lengths[src_entry]
-            meta.pax = [(k, v) for k, v in meta.pax if k != b"linkpath"]
+            src_header = src_idx.headers.get(src_entry)
+            if src_header is not None:
+                # The inode's own metadata, under the surviving name.
+                meta = tf.parse_header_chain(src_header)
+                meta.name = tf.parse_header_chain(idx.headers[entry]).name
+                meta.pax = [(k, v) for k, v in meta.pax if k != b"path"]
+            else:
+                # Target in a lower layer: the link's header carries the same inode metadata.
+                meta = tf.parse_header_chain(idx.headers[entry])
+                meta.pax = [(k, v) for k, v in meta.pax if k != b"linkpath"]
+                src_kind = src_idx.kinds[src_entry]
+                meta.typeflag = _TYPEFLAG.get(src_kind, b"0")
+                meta.linkname = src_idx.links[src_entry] if src_kind == tf.SYM else b""
+                meta.size = src_idx.data_lengths[src_entry]
             data_of(src_layer, src_entry, meta)
         elif path in link_target and idx.links[entry] != link_target[path]:
             meta = tf.parse_header_chain(idx.headers[entry])
