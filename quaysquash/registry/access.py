@@ -172,7 +172,10 @@ def authorize(request, full_name: str, action: str, create: bool = False) -> Rep
             raise errors.NameUnknown(detail={"name": full_name})
         raise errors.Denied(detail={"name": full_name})
     if caller.claims is not None and not scope_allows(caller.claims, full_name, action):
-        raise errors.Unauthorized(
+        # 403 rather than the token spec's 401: clients that keep one token (oras-py) fetch a
+        # new one only on 403, and docker/podman/skopeo ask for every scope up front anyway.
+        # The challenge names the scope to ask for.
+        raise errors.Denied(
             "token does not grant this access",
             challenge=challenge(request, scope, "insufficient_scope"),
         )
