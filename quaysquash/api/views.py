@@ -240,7 +240,8 @@ class FetchCommandView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(commands.FORMATS)),
+            # Not "format": DRF reserves that query parameter for its renderer choice.
+            OpenApiParameter("kind", str, enum=list(commands.FORMATS)),
             OpenApiParameter("robot", str, description="short or full robot name"),
             OpenApiParameter("platform", str),
             OpenApiParameter("compression", str, enum=["none", "gzip"]),
@@ -254,9 +255,9 @@ class FetchCommandView(APIView):
         if found is None:
             raise Http404("tag not found")
         params = request.query_params
-        fmt = params.get("format") or "docker-tag"
+        fmt = params.get("kind") or "docker-tag"
         if fmt not in commands.FORMATS:
-            raise ApiValidationError({"format": f"one of {', '.join(commands.FORMATS)}"})
+            raise ApiValidationError({"kind": f"one of {', '.join(commands.FORMATS)}"})
         row = build_rows([found])[0]
         platforms = [p.platform for p in row.platforms]
         platform = params.get("platform") or ""

@@ -191,7 +191,7 @@
       $("#platform-row").hidden = !(squash && current.platforms.length);
       commandEl.setAttribute("aria-busy", "true");
       copyBtn.disabled = true;
-      const params = new URLSearchParams({ format: format.value });
+      const params = new URLSearchParams({ kind: format.value });
       if (squash) {
         if (robotSel.value) params.set("robot", robotSel.value);
         if (current.platforms.length && platformSel.value) params.set("platform", platformSel.value);
