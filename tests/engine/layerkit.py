@@ -246,6 +246,8 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
         for m, _ in members_data:
             path = os.fsencode(clean(m.name))
             parent, _, base = path.rpartition(b"/")
+            if _through_symlink(root_b, path):
+                continue  # whiteouts are path-based: never act through a symlink
             if base == b".wh..wh..opq":
                 d = os.path.join(root_b, parent) if parent else root_b
                 if os.path.isdir(d) and not os.path.islink(d):
@@ -266,9 +268,7 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
                 continue
             dest = os.path.join(root_b, path) if path else root_b
             if m.isdir():
-                if os.path.lexists(dest) and not (
-                    os.path.isdir(dest) and not os.path.islink(dest)
-                ):
+                if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.path.islink(dest)):
                     _remove(dest)
                 os.makedirs(dest, exist_ok=True)
                 dir_meta[path] = m
@@ -304,6 +304,14 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
             else:
                 os.chmod(full, 0o755)
                 os.utime(full, ns=(0, 0))
+
+
+def _through_symlink(root_b: bytes, path: bytes) -> bool:
+    parts = path.split(b"/")[:-1]
+    for k in range(1, len(parts) + 1):
+        if os.path.islink(os.path.join(root_b, b"/".join(parts[:k]))):
+            return True
+    return False
 
 
 def _forget(dir_meta: dict, path: bytes) -> None:

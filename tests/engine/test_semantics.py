@@ -12,7 +12,16 @@ import pytest
 
 from quaysquash.squash.engine import SquashError, UnsafePathError
 
-from .layerkit import E, check_structure, clean, layer, reference_tree, squash, squashed_tree, tar_members
+from .layerkit import (
+    E,
+    check_structure,
+    clean,
+    layer,
+    reference_tree,
+    squash,
+    squashed_tree,
+    tar_members,
+)
 
 
 def same(blobs, tmp_path):
@@ -198,7 +207,11 @@ def test_it_preserves_long_names_and_odd_metadata_exactly(tmp_path):
         E("ids", data=b"i", uid=3_000_000, gid=4_000_000),
         E("frac", data=b"f", pax={"mtime": "1700000000.123456789"}),
         E(b"non-utf8-\xff\xfe", data=b"bytes"),
-        E("xattr", data=b"x", pax={"SCHILY.xattr.user.k": "v", "SCHILY.xattr.security.capability": cap}),
+        E(
+            "xattr",
+            data=b"x",
+            pax={"SCHILY.xattr.user.k": "v", "SCHILY.xattr.security.capability": cap},
+        ),
     ]
     l1 = layer(*entries)
     l2 = layer(E("other", data=b"o"))
@@ -249,7 +262,12 @@ def test_it_expands_sparse_files_to_their_real_content(tmp_path, fmt):
 
 # 10 -----------------------------------------------------------------------------------------
 def test_it_drops_whiteout_metadata_entries(tmp_path):
-    l1 = layer(E("a", data=b"a"), E(".wh..wh.plnk", "dir"), E(".wh..wh.plnk/123", data=b"x"), E("d/.wh..wh.x"))
+    l1 = layer(
+        E("a", data=b"a"),
+        E(".wh..wh.plnk", "dir"),
+        E(".wh..wh.plnk/123", data=b"x"),
+        E("d/.wh..wh.x"),
+    )
     assert sorted(names([l1])) == ["a"]
 
 
@@ -275,7 +293,9 @@ def test_it_rejects_a_hardlink_escaping_the_root():
 
 
 def test_it_keeps_symlink_targets_as_strings_and_never_follows_them(tmp_path):
-    l1 = layer(E("etc", "dir"), E("link", "symlink", link="/etc"), E("up", "symlink", link="../../x"))
+    l1 = layer(
+        E("etc", "dir"), E("link", "symlink", link="/etc"), E("up", "symlink", link="../../x")
+    )
     l2 = layer(E("link/passwd", data=b"through the link?"))  # a path under a symlink, kept as is
     l3 = layer(E(".wh.up"), E("up", "symlink", link="/new/target"))
     out, _, _ = squash([l1, l2, l3])
