@@ -203,16 +203,6 @@ def _corrupt(digest: str, detail: str) -> LayerCorruptError:
 
 
 def _scan(stream: LayerStream, idx: LayerIndex) -> None:
-    digest = idx.digest
-    kinds = idx.kinds
-    paths = idx.paths
-    hoffs = idx.header_offsets
-    hlens = idx.header_lengths
-    dlens = idx.data_lengths
-    links = idx.links
-    parse_number = tf.parse_number
-    checksum_ok = tf.header_checksum_ok
-    zero = tf.ZERO_BLOCK
     candidates: dict[bytes, tuple[int, list[bytes]]] = {}
     _scan_entries(stream, idx, candidates)
 
