@@ -1,0 +1,179 @@
+"""A small world for registry protocol tests and helpers to push content through the API.
+
+Protocol tests drive the views with Django's test client against the pytest-django database;
+blob storage goes to a per-test temporary directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
+from quaysquash.registry import mediatypes
+
+PASSWORD = "correct horse battery"
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def basic(username: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
+
+
+@dataclass
+class Who:
+    """A caller: ``auth`` is the Authorization header value (``None`` for anonymous)."""
+
+    name: str
+    auth: str | None
+
+    def headers(self) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": self.auth} if self.auth else {}
+
+
+@dataclass
+class World:
+    acme: Namespace
+    private: Repository
+    public: Repository
+    anonymous: Who
+    admin: Who  # alice, admin of acme
+    outsider: Who  # bob, a user with no access to acme
+    reader: Who  # acme+reader: read on both repositories
+    writer: Who  # acme+writer: write on both repositories
+    foreign: Who  # other+bot: a robot of another organization
+
+
+@pytest.fixture(autouse=True)
+def blob_storage(settings, tmp_path):
+    settings.QS_STORAGE_ROOT = tmp_path / "storage"
+    # Real password hashing costs half a second per Basic-authenticated request.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return settings.QS_STORAGE_ROOT
+
+
+@pytest.fixture
+def world(db, django_user_model) -> World:
+    alice = django_user_model.objects.create_user("alice", password=PASSWORD)
+    django_user_model.objects.create_user("bob", password=PASSWORD)
+    acme = Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
+    acme.admins.add(alice)
+    other = Namespace.objects.create(name="other", kind=Namespace.Kind.ORGANIZATION)
+    private = Repository.objects.create(namespace=acme, name="private")
+    public = Repository.objects.create(namespace=acme, name="public", is_public=True)
+    reader = RobotAccount.objects.create(namespace=acme, short_name="reader")
+    writer = RobotAccount.objects.create(namespace=acme, short_name="writer")
+    foreign = RobotAccount.objects.create(namespace=other, short_name="bot")
+    Repository.objects.create(namespace=other, name="thing")
+    for repo in (private, public):
+        RepositoryPermission.objects.create(repository=repo, robot=reader, role="read")
+        RepositoryPermission.objects.create(repository=repo, robot=writer, role="write")
+    return World(
+        acme=acme,
+        private=private,
+        public=public,
+        anonymous=Who("anonymous", None),
+        admin=Who("admin", basic("alice", PASSWORD)),
+        outsider=Who("outsider", basic("bob", PASSWORD)),
+        reader=Who("reader", basic(reader.full_name, reader.token)),
+        writer=Who("writer", basic(writer.full_name, writer.token)),
+        foreign=Who("foreign", basic(foreign.full_name, foreign.token)),
+    )
+
+
+class Registry:
+    """Thin protocol helpers over the Django test client, for one caller."""
+
+    def __init__(self, client: Client, who: Who) -> None:
+        self.client = client
+        self.who = who
+
+    def as_(self, who: Who) -> Registry:
+        return Registry(self.client, who)
+
+    def request(self, method: str, path: str, data: bytes = b"", **extra):
+        headers = {**self.who.headers(), **extra}
+        content_type = headers.pop("content_type", "application/octet-stream")
+        return self.client.generic(method, path, data=data, content_type=content_type, **headers)
+
+    def push_blob(self, repo: str, data: bytes) -> str:
+        digest = digest_of(data)
+        response = self.request("POST", f"/v2/{repo}/blobs/uploads/?digest={digest}", data)
+        assert response.status_code == 201, response.content
+        return digest
+
+    def push_manifest(self, repo: str, reference: str, raw: bytes, media_type: str):
+        return self.request(
+            "PUT", f"/v2/{repo}/manifests/{reference}", raw, content_type=media_type
+        )
+
+    def push_image(self, repo: str, tag: str, seed: str = "x") -> tuple[str, bytes]:
+        """A tiny one-layer image; returns (manifest digest, manifest bytes)."""
+        raw = image_manifest(self, repo, seed)
+        response = self.push_manifest(repo, tag, raw, mediatypes.OCI_MANIFEST)
+        assert response.status_code == 201, response.content
+        return response["Docker-Content-Digest"], raw
+
+
+def layer_bytes(seed: str) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = f"content {seed}\n".encode()
+        info = tarfile.TarInfo(f"file-{seed}.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+def image_manifest(registry: Registry, repo: str, seed: str) -> bytes:
+    layer = layer_bytes(seed)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(gzip.decompress(layer))]},
+            "config": {},
+        }
+    ).encode()
+    config_digest = registry.push_blob(repo, config)
+    layer_digest = registry.push_blob(repo, layer)
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": {
+                "mediaType": mediatypes.OCI_CONFIG,
+                "digest": config_digest,
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": mediatypes.OCI_LAYER_GZIP,
+                    "digest": layer_digest,
+                    "size": len(layer),
+                }
+            ],
+        },
+        indent=3,  # unusual formatting: the registry must keep the bytes as they are
+    ).encode()
+
+
+def error_codes(response) -> list[str]:
+    return [e["code"] for e in json.loads(response.content)["errors"]]
+
+
+@pytest.fixture
+def registry(world, client) -> Registry:
+    """The org admin's registry client (may create repositories and push anywhere in acme)."""
+    return Registry(client, world.admin)

@@ -1,0 +1,101 @@
+"""``/v2/<name>/blobs/<digest>``: GET/HEAD with Range and validators, DELETE."""
+
+from __future__ import annotations
+
+from .conftest import digest_of, error_codes
+
+DATA = bytes(range(256)) * 40  # 10 KiB
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_it_serves_a_blob_with_digest_length_and_etag(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    response = registry.request("GET", f"/v2/acme/private/blobs/{digest}")
+    assert response.status_code == 200
+    assert body(response) == DATA
+    assert response["Docker-Content-Digest"] == digest
+    assert response["Content-Length"] == str(len(DATA))
+    assert response["ETag"] == f'"{digest}"'
+    assert response["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+def test_it_answers_head_without_a_body(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    response = registry.request("HEAD", f"/v2/acme/private/blobs/{digest}")
+    assert response.status_code == 200
+    assert body(response) == b""
+    assert response["Content-Length"] == str(len(DATA))
+    assert response["Docker-Content-Digest"] == digest
+
+
+def test_it_serves_byte_ranges(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    url = f"/v2/acme/private/blobs/{digest}"
+    response = registry.request("GET", url, HTTP_RANGE="bytes=10-19")
+    assert response.status_code == 206
+    assert body(response) == DATA[10:20]
+    assert response["Content-Range"] == f"bytes 10-19/{len(DATA)}"
+    assert response["Content-Length"] == "10"
+    tail = registry.request("GET", url, HTTP_RANGE="bytes=-5")
+    assert tail.status_code == 206 and body(tail) == DATA[-5:]
+    rest = registry.request("GET", url, HTTP_RANGE="bytes=10000-")
+    assert body(rest) == DATA[10000:]
+
+
+def test_it_refuses_unsatisfiable_ranges_with_416(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    for header in (f"bytes={len(DATA)}-", "bytes=20-10", "lines=1-2"):
+        response = registry.request("GET", f"/v2/acme/private/blobs/{digest}", HTTP_RANGE=header)
+        assert response.status_code == 416, header
+        assert response["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+def test_it_answers_blob_unknown_for_missing_blobs(registry):
+    missing = digest_of(b"never pushed")
+    for method in ("GET", "HEAD"):
+        response = registry.request(method, f"/v2/acme/private/blobs/{missing}")
+        assert response.status_code == 404
+    assert error_codes(registry.request("GET", f"/v2/acme/private/blobs/{missing}")) == [
+        "BLOB_UNKNOWN"
+    ]
+
+
+def test_it_only_serves_blobs_linked_to_the_repository(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    response = registry.request("GET", f"/v2/acme/public/blobs/{digest}")
+    assert response.status_code == 404
+    assert error_codes(response) == ["BLOB_UNKNOWN"]
+
+
+def test_it_refuses_malformed_and_unsupported_digests(registry):
+    for digest in ("sha256:abc", "sha512:" + "a" * 128, "md5:" + "a" * 32):
+        response = registry.request("GET", f"/v2/acme/private/blobs/{digest}")
+        assert response.status_code == 400, digest
+        assert error_codes(response) == ["DIGEST_INVALID"]
+
+
+def test_it_unlinks_a_blob_on_delete(registry):
+    digest = registry.push_blob("acme/private", DATA)
+    response = registry.request("DELETE", f"/v2/acme/private/blobs/{digest}")
+    assert response.status_code == 202
+    assert registry.request("GET", f"/v2/acme/private/blobs/{digest}").status_code == 404
+    again = registry.request("DELETE", f"/v2/acme/private/blobs/{digest}")
+    assert again.status_code == 404
+    assert error_codes(again) == ["BLOB_UNKNOWN"]
+
+
+def test_it_answers_unknown_paths_and_names_in_the_error_format(registry):
+    response = registry.request("GET", "/v2/Acme/Web/tags/list")
+    assert response.status_code == 400
+    assert error_codes(response) == ["NAME_INVALID"]
+    response = registry.request("GET", "/v2/single/tags/list")
+    assert error_codes(response) == ["NAME_INVALID"]
+
+
+def test_it_answers_unsupported_methods_with_405(registry):
+    response = registry.request("POST", "/v2/acme/private/tags/list")
+    assert response.status_code == 405
+    assert error_codes(response) == ["UNSUPPORTED"]
