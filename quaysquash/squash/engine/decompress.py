@@ -76,6 +76,46 @@ class _BlobReader:
             pass
 
 
+class _ZstdReader:
+    """zstd frames one after another, with bounded output per read, failing on a truncated
+    frame (python-zstandard's stream_reader ends silently there)."""
+
+    def __init__(self, blob: _BlobReader) -> None:
+        self._blob = blob
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._pending = b""  # compressed input not yet fed
+        self._in_frame = False
+        self._step = 64 << 10
+        self._done = False
+
+    def read(self, n: int) -> bytes:
+        while not self._done:
+            if not self._pending:
+                self._pending = self._blob.read(CHUNK)
+                if not self._pending:
+                    if self._in_frame:
+                        raise EOFError("zstd stream ends inside a frame")
+                    self._done = True
+                    return b""
+            feed, self._pending = self._pending[: self._step], self._pending[self._step :]
+            self._in_frame = True
+            out = self._obj.decompress(feed)
+            if self._obj.eof:
+                self._pending = self._obj.unused_data + self._pending
+                self._obj = self._dctx.decompressobj()
+                self._in_frame = False
+            # Keep each output near 4 MiB even for data that compresses extremely well.
+            if out:
+                ratio = max(1, len(out) // max(len(feed), 1))
+                self._step = max(512, min(256 << 10, (4 << 20) // ratio))
+                return out
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
 class LayerStream:
     """Uncompressed bytes of one layer with exact-offset reads. ``pos`` is the offset in the
     uncompressed tar. Errors of the decompressor or blob become LayerCorruptError(digest)."""
@@ -100,9 +140,7 @@ class LayerStream:
         if self.compression == "gzip":
             self._dec = igzip.GzipFile(fileobj=self._blob, mode="rb")
         elif self.compression == "zstd":
-            self._dec = zstandard.ZstdDecompressor().stream_reader(
-                self._blob, read_size=CHUNK, read_across_frames=True, closefd=False
-            )
+            self._dec = _ZstdReader(self._blob)
         else:
             self._dec = self._blob
         self._tar_hasher = hashlib.sha256() if hash_uncompressed else None
