@@ -12,3 +12,40 @@ def _fast_passwords(settings):
 @pytest.fixture
 def w(db, _fast_passwords) -> World:
     return world()
+
+
+# --- browser tests against the running stack -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ui_data(stack):
+    from tests.support.tools import require_debian_app
+    from tests.web.browser import seed
+
+    return seed(stack, require_debian_app())
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, stack):
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()

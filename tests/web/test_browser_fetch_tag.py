@@ -1,0 +1,144 @@
+"""The Fetch Tag modal in Chromium against the live stack: the copied command really works."""
+
+from __future__ import annotations
+
+import subprocess
+
+import requests
+from playwright.sync_api import expect
+
+from tests.web.browser import SCREENSHOTS, sign_in
+
+
+def open_fetch_modal(page, stack, ui_data, tag: str = "v1"):
+    page.goto(f"{stack.url}/repository/{ui_data.repo}?tab=tags")
+    row = page.locator(f'tr[data-tag="{tag}"]')
+    row.get_by_role("button", name="Fetch Tag").click()
+    dialog = page.get_by_role("dialog", name=f"Fetch Tag {tag}")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def choose_squash(page, robot_short: str, fmt: str = "squash-docker") -> str:
+    page.get_by_label("Image Format").select_option(fmt)
+    page.get_by_label("Robot account").select_option(robot_short)
+    command = page.locator("#command-data")
+    expect(command).to_have_attribute("aria-busy", "false")
+    expect(command).to_contain_text(f"+{robot_short}:")
+    return command.inner_text()
+
+
+def test_it_copies_a_squashed_command_that_loads_and_runs(browser_page, stack, ui_data, dockerd):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    page.goto(f"{stack.url}/repository/{ui_data.repo}?tab=tags")
+    expect(page.get_by_role("button", name="Fetch Tag")).to_have_count(2)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tags.png"), full_page=True)
+
+    open_fetch_modal(page, stack, ui_data)
+    shown = choose_squash(page, "deployer")
+    assert shown == (
+        f"curl -fL -u '{ui_data.reader_robot}:{ui_data.reader_token}' "
+        f"'{stack.url}/c1/squash/{ui_data.repo}/v1' | docker load"
+    )
+    expect(page.locator("#robot-warning")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "fetch-tag-modal.png"))
+
+    page.get_by_role("button", name="Copy Command").click()
+    expect(page.locator("#copy-feedback")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == shown
+
+    loaded = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", copied],
+        env=dockerd.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    image = loaded.stdout.strip().splitlines()[-1].removeprefix("Loaded image: ").strip()
+    assert image.endswith(f"{ui_data.repo}:v1"), loaded.stdout
+    ran = dockerd.docker(
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        image,
+        "sh",
+        "-c",
+        "test -f /opt/app/main2.py && test ! -e /opt/app/main.py && python3 -c 'print(6*7)'",
+    )
+    assert ran.stdout.decode().strip() == "42"
+
+    # The modal reports the cache the download just filled.
+    page.get_by_label("Compressed download (gzip)").check()
+    page.get_by_label("Compressed download (gzip)").uncheck()
+    expect(page.locator("#cache-state")).to_contain_text("cached", timeout=60_000)
+
+
+def test_it_warns_before_copying_when_the_robot_cannot_read(browser_page, stack, ui_data):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data)
+    choose_squash(page, "auditor")
+    warning = page.locator("#robot-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("does not have read permission")
+    option = page.locator("#fetch-robot option[value='auditor']")
+    expect(option).to_contain_text("no read permission")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+
+
+def test_it_creates_a_robot_with_read_from_the_modal(browser_page, stack, ui_data):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data)
+    page.get_by_label("Image Format").select_option("squash-docker")
+    page.get_by_text("Create a robot account with read on this repository").click()
+    page.get_by_label("Robot name").fill("fromdialog")
+    page.get_by_role("button", name="Create robot").click()
+    expect(page.get_by_label("Robot account")).to_have_value("fromdialog")
+    command = page.locator("#command-data")
+    expect(command).to_contain_text(f"{ui_data.org}+fromdialog:")
+    expect(page.locator("#robot-warning")).to_be_hidden()
+    token = command.inner_text().split(f"{ui_data.org}+fromdialog:")[1].split("'")[0]
+    # The new robot can download at once (the first bytes are enough to know).
+    with requests.get(
+        f"{stack.url}/c1/squash/{ui_data.repo}/v1",
+        auth=(f"{ui_data.org}+fromdialog", token),
+        stream=True,
+        timeout=60,
+    ) as resp:
+        assert resp.status_code == 200
+        assert next(resp.iter_content(512))
+
+
+def test_it_shows_a_member_the_command_without_any_token(browser_page, stack, ui_data):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.member)
+    open_fetch_modal(page, stack, ui_data)
+    shown = choose_squash(page, "deployer")
+    assert f"-u '{ui_data.reader_robot}:TOKEN'" in shown
+    expect(page.locator("#robot-note")).to_contain_text("Only organization administrators")
+    assert ui_data.reader_token not in page.content()
+
+
+def test_it_traps_focus_inside_the_modal(browser_page, stack, ui_data):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data)
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        inside = page.evaluate(
+            "document.getElementById('fetch-modal').contains(document.activeElement)"
+        )
+        assert inside
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "Fetch Tag"
