@@ -15,7 +15,7 @@ from quaysquash.core import demo_image
 from quaysquash.registry.models import Tag
 from tests.support.tools import require_debian_app
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
