@@ -1,0 +1,193 @@
+"""Independent oracles: a real dockerd (load, create, export), umoci (raw unpack) and helpers to
+describe what they produce."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+from .layerkit import clean, decompress, describe_dir
+
+# Paths the engine's init layer adds to every container: not the image's business.
+DOCKER_INIT = {
+    ".dockerenv",
+    "dev",
+    "dev/console",
+    "dev/pts",
+    "dev/shm",
+    "etc",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/mtab",
+    "etc/resolv.conf",
+    "proc",
+    "sys",
+}
+
+IMAGE_CONFIG = {
+    "architecture": "amd64",
+    "os": "linux",
+    "config": {"Cmd": ["/nothing"], "Env": ["A=1"]},
+}
+
+
+def layered_docker_archive(blobs: list[bytes], tag: str) -> bytes:
+    """A ``docker save``-style archive of the layers as they are (one layer per blob)."""
+    config = dict(IMAGE_CONFIG)
+    diff_ids = ["sha256:" + hashlib.sha256(decompress(b)).hexdigest() for b in blobs]
+    config["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
+    config["history"] = [{"created_by": f"layer {i}"} for i in range(len(blobs))]
+    config_bytes = json.dumps(config).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    files = [(config_name, config_bytes)]
+    names = []
+    for i, blob in enumerate(blobs):
+        name = f"layer{i}/layer.tar"
+        names.append(name)
+        files.append((name, decompress(blob)))
+    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": names}]
+    files.append(("manifest.json", json.dumps(manifest).encode()))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def describe_tar(tar_bytes: bytes, exclude: set[str] = frozenset()) -> dict[str, tuple]:
+    """path -> (type, mode, uid, gid, mtime, content/target/device, hardlink group, xattrs)."""
+    out: dict[str, list] = {}
+    parent: dict[str, str] = {}
+
+    def find(p: str) -> str:
+        while parent.get(p, p) != p:
+            p = parent[p]
+        return p
+
+    with tarfile.open(
+        fileobj=io.BytesIO(tar_bytes), mode="r:", encoding="utf-8", errors="surrogateescape"
+    ) as tar:
+        for m in tar:
+            path = clean(m.name)
+            if path in exclude or not path:
+                continue
+            xattrs = tuple(
+                sorted((k, v) for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr."))
+            )
+            if m.islnk():
+                target = clean(m.linkname)
+                parent[path] = find(target)
+                content = out[target][5] if target in out else None
+                kind = "0"
+                mode, uid, gid, mtime = out[target][1:5] if target in out else (0, 0, 0, 0)
+            else:
+                kind = m.type.decode() if m.type != tarfile.AREGTYPE else "0"
+                mode, uid, gid, mtime = m.mode & 0o7777, m.uid, m.gid, int(m.mtime)
+                if m.isreg():
+                    content = hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+                elif m.issym():
+                    content = m.linkname
+                elif m.ischr() or m.isblk():
+                    content = (m.devmajor, m.devminor)
+                else:
+                    content = None
+            out[path] = [kind, mode, uid, gid, mtime, content, None, xattrs]
+    groups: dict[str, list[str]] = {}
+    for path in parent:
+        groups.setdefault(find(path), []).append(path)
+    for root, members in groups.items():
+        group = tuple(sorted([root, *members]))
+        for p in group:
+            if p in out:
+                out[p][6] = group
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def docker_export(dockerd, image: str) -> dict[str, tuple]:
+    cid = (
+        dockerd.docker("create", "--pull", "never", "--network", "none", image)
+        .stdout.decode()
+        .strip()
+    )
+    try:
+        exported = dockerd.docker("export", cid).stdout
+    finally:
+        dockerd.docker("rm", "-f", cid, check=False)
+    return describe_tar(exported, DOCKER_INIT)
+
+
+def oci_layout_of_layers(blobs: list[bytes], root: Path, ref: str) -> None:
+    """An OCI image layout holding the layers as they are."""
+    (root / "blobs" / "sha256").mkdir(parents=True)
+
+    def put(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        (root / "blobs" / "sha256" / digest).write_bytes(data)
+        return "sha256:" + digest
+
+    config = dict(IMAGE_CONFIG)
+    config["rootfs"] = {
+        "type": "layers",
+        "diff_ids": ["sha256:" + hashlib.sha256(decompress(b)).hexdigest() for b in blobs],
+    }
+    cfg = json.dumps(config).encode()
+    layers = []
+    for blob in blobs:
+        if blob[:4] == b"\x28\xb5\x2f\xfd":
+            blob = decompress(blob)  # umoci does not read zstd layers
+        media = "application/vnd.oci.image.layer.v1.tar"
+        if blob[:2] == b"\x1f\x8b":
+            media += "+gzip"
+        elif blob[:4] == b"\x28\xb5\x2f\xfd":
+            media += "+zstd"
+        layers.append({"mediaType": media, "digest": put(blob), "size": len(blob)})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": put(cfg),
+                "size": len(cfg),
+            },
+            "layers": layers,
+        }
+    ).encode()
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": put(manifest),
+                "size": len(manifest),
+                "annotations": {"org.opencontainers.image.ref.name": ref},
+            }
+        ],
+    }
+    (root / "index.json").write_text(json.dumps(index))
+    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+
+
+def extract_archive(archive: bytes, root: Path) -> None:
+    root.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+        tar.extractall(root, filter="tar")
+
+
+def umoci_unpack(umoci: str, layout: Path, ref: str, dest: Path) -> dict[str, tuple]:
+    bundle_root = dest
+    result = subprocess.run(
+        [umoci, "raw", "unpack", "--image", f"{layout}:{ref}", str(bundle_root)],
+        capture_output=True,
+        env={**os.environ, "HOME": str(dest.parent)},
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"umoci raw unpack failed: {result.stderr.decode()}")
+    return describe_dir(bundle_root)
