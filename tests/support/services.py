@@ -241,6 +241,9 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        # The stack is thrown away: no need for Celery's warm shutdown, which takes seconds.
+        if self.worker is not None and self.worker.alive():
+            self.worker.signal(signal.SIGKILL, group=True)
         for child in (self.web, self.worker):
             if child is not None:
                 child.stop(timeout=15)

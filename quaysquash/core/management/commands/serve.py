@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--access-log", action="store_true", help="log every request (off by default)"
         )
+        parser.add_argument(
+            "--banner",
+            type=Path,
+            help="file to print once everything is ready (scripts/serve: demo credentials)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
@@ -43,6 +49,8 @@ class Command(BaseCommand):
         if processes.is_listening("127.0.0.1" if host in ("0.0.0.0", "::") else host, port):
             raise CommandError(f"port {port} on {host} is already in use")
         self._warn_unapplied_migrations()
+        # WhiteNoise warns in every process when STATIC_ROOT does not exist.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
@@ -51,7 +59,7 @@ class Command(BaseCommand):
             # Generated pull commands and token realms must name the port actually served.
             shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             env["QS_SERVER_HOSTNAME"] = f"{shown}:{port}"
-        base_url = f"http://{env['QS_SERVER_HOSTNAME']}"
+        base_url = f"{settings.QS_PREFERRED_URL_SCHEME}://{env['QS_SERVER_HOSTNAME']}"
 
         stop = threading.Event()
         received: list[int] = []
@@ -105,6 +113,9 @@ class Command(BaseCommand):
             )
             self._wait(_worker_ping, stop, children, "the Celery worker")
             if not stop.is_set():
+                if options["banner"] is not None and options["banner"].is_file():
+                    # After the start-up logs, where the user looks, not scrolled away above.
+                    self.stdout.write(options["banner"].read_text().rstrip())
                 self.stdout.write(
                     self.style.SUCCESS(f"quaysquash is running at {base_url}/ (Ctrl-C stops it)")
                 )
