@@ -36,10 +36,19 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Every repository the visitor may read, with links to the namespaces they belong to."""
     user = access.principal_of(request)
-    if user is not None and Namespace.objects.filter(owner=user).exists():
-        return redirect("web-user", name=user.own_namespace.name)
-    return _repository_list(request, None, "Repositories")
+    page, query = _repositories(request, None)
+    namespaces: list[Namespace] = []
+    if user is not None:
+        namespaces = list(
+            Namespace.objects.filter(Q(owner=user) | Q(admins=user) | Q(members=user)).distinct()
+        )
+    return render(
+        request,
+        "web/repository_list.html",
+        {"title": "Repositories", "page": page, "query": query, "namespaces": namespaces},
+    )
 
 
 def _repositories(request: HttpRequest, namespace: Namespace | None):
@@ -57,15 +66,6 @@ def _repositories(request: HttpRequest, namespace: Namespace | None):
     ).order_by("namespace__name", "name")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return page, query
-
-
-def _repository_list(request: HttpRequest, namespace: Namespace | None, title: str):
-    page, query = _repositories(request, namespace)
-    return render(
-        request,
-        "web/repository_list.html",
-        {"title": title, "page": page, "query": query, "namespace": namespace},
-    )
 
 
 def user_page(request: HttpRequest, name: str) -> HttpResponse:

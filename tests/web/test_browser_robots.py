@@ -7,7 +7,7 @@ import json
 import requests
 from playwright.sync_api import expect
 
-from tests.web.browser import sign_in
+from tests.web.browser import SCREENSHOTS, sign_in
 
 
 def v2_status(stack, username: str, token: str) -> int:
@@ -37,6 +37,7 @@ def test_it_creates_regenerates_edits_and_deletes_a_robot(browser_page, stack, u
     row = page.locator('tr[data-robot="pagebot"]')
     expect(row).to_contain_text("made on the robots page")
     name = f"{ui_data.org}+pagebot"
+    page.screenshot(path=str(SCREENSHOTS / "robots.png"), full_page=True)
 
     row.get_by_role("button", name="View credentials").click()
     dialog = page.get_by_role("dialog", name=f"Credentials for {name}")
