@@ -142,3 +142,42 @@ def test_it_traps_focus_inside_the_modal(browser_page, stack, ui_data):
     expect(page.get_by_role("dialog")).to_be_hidden()
     focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
     assert focused == "Fetch Tag"
+
+
+def test_it_copies_a_docker_pull_by_digest_that_pulls(browser_page, stack, ui_data, dockerd):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data, tag="stable")
+    page.get_by_label("Image Format").select_option("docker-digest")
+    command = page.locator("#command-data")
+    expect(command).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#squash-options")).to_be_hidden()
+    page.get_by_role("button", name="Copy Command").click()
+    expect(page.locator("#copy-feedback")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(f"docker pull {stack.host}/{ui_data.repo}@sha256:")
+    dockerd.docker(
+        "login",
+        "-u",
+        ui_data.reader_robot,
+        "--password-stdin",
+        stack.host,
+        input=ui_data.reader_token.encode(),
+    )
+    pulled = subprocess.run(
+        ["bash", "-c", copied], env=dockerd.env, capture_output=True, text=True, timeout=600
+    )
+    assert pulled.returncode == 0, pulled.stderr[-3000:]
+    ran = dockerd.docker(
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        copied.split()[-1],
+        "python3",
+        "-c",
+        "print(6*7)",
+    )
+    assert ran.stdout.decode().strip() == "42"
