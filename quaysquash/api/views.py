@@ -105,6 +105,7 @@ def robot_json(
 
 class RepositoryListView(APIView):
     @extend_schema(
+        operation_id="listRepos",
         parameters=[OpenApiParameter("namespace", str), OpenApiParameter("public", bool)],
         responses={200: dict},
     )
@@ -119,12 +120,14 @@ class RepositoryListView(APIView):
 
 
 class RepositoryView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="getRepo", responses={200: dict})
     def get(self, request: Request, ns: str, repo: str) -> Response:
         principal = access.principal_of(request)
         return Response(repository_json(access.readable_repository(principal, ns, repo), principal))
 
-    @extend_schema(request=RepositoryUpdateSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="updateRepo", request=RepositoryUpdateSerializer, responses={200: dict}
+    )
     def put(self, request: Request, ns: str, repo: str) -> Response:
         principal = access.principal_of(request)
         repository = access.repository_for(principal, ns, repo, "admin")
@@ -142,7 +145,7 @@ class RepositoryView(APIView):
         repository.save(update_fields=["description", "is_public", "auto_prime"])
         return Response(repository_json(repository, principal))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="deleteRepository", responses={204: None})
     def delete(self, request: Request, ns: str, repo: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         delete_repository(repository)
@@ -159,6 +162,7 @@ def delete_repository(repo: Repository) -> None:
 
 class TagListView(APIView):
     @extend_schema(
+        operation_id="listRepoTags",
         parameters=[
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
@@ -192,7 +196,7 @@ class TagListView(APIView):
 
 
 class TagView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="getRepoTag", responses={200: dict})
     def get(self, request: Request, ns: str, repo: str, tag: str) -> Response:
         repository = access.readable_repository(access.principal_of(request), ns, repo)
         found = tag_queryset(repository, exact=tag).first()
@@ -200,7 +204,7 @@ class TagView(APIView):
             raise Http404("tag not found")
         return Response(build_rows([found])[0].as_api())
 
-    @extend_schema(request=TagUpdateSerializer, responses={201: dict})
+    @extend_schema(operation_id="changeTag", request=TagUpdateSerializer, responses={201: dict})
     def put(self, request: Request, ns: str, repo: str, tag: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "write")
         body = TagUpdateSerializer(data=request.data)
@@ -227,7 +231,7 @@ class TagView(APIView):
             current.expiration = expiration
         return Response(build_rows([current])[0].as_api(), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="deleteFullTag", responses={204: None})
     def delete(self, request: Request, ns: str, repo: str, tag: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "write")
         if not delete_tag(repository, tag):
@@ -239,6 +243,7 @@ class FetchCommandView(APIView):
     """The Fetch Tag modal's command; only namespace admins get a robot's real token."""
 
     @extend_schema(
+        operation_id="getFetchCommand",
         parameters=[
             # Not "format": DRF reserves that query parameter for its renderer choice.
             OpenApiParameter("kind", str, enum=list(commands.FORMATS)),
@@ -337,6 +342,7 @@ def _permissions_by_robot(robots: list[RobotAccount]) -> dict[int, list[Reposito
 
 class RobotListView(APIView):
     @extend_schema(
+        operation_id="getOrgRobots",
         parameters=[
             OpenApiParameter("permissions", bool),
             OpenApiParameter("token", bool, description="include tokens (admins only)"),
@@ -367,7 +373,7 @@ class RobotListView(APIView):
 
 
 class RobotView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="getOrgRobot", responses={200: dict})
     def get(self, request: Request, org: str, short: str) -> Response:
         principal, namespace = _namespace_for_robots(request, org, admin=False)
         robot = access.robot_or_404(namespace, short)
@@ -379,7 +385,9 @@ class RobotView(APIView):
             )
         )
 
-    @extend_schema(request=RobotCreateSerializer, responses={201: dict})
+    @extend_schema(
+        operation_id="createOrgRobot", request=RobotCreateSerializer, responses={201: dict}
+    )
     def put(self, request: Request, org: str, short: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
         body = RobotCreateSerializer(data=request.data)
@@ -401,7 +409,7 @@ class RobotView(APIView):
             robot_json(robot, with_token=True, permissions=[]), status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="deleteOrgRobot", responses={204: None})
     def delete(self, request: Request, org: str, short: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
         access.robot_or_404(namespace, short).delete()
@@ -409,7 +417,7 @@ class RobotView(APIView):
 
 
 class RobotRegenerateView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(operation_id="regenerateOrgRobotToken", request=None, responses={200: dict})
     def post(self, request: Request, org: str, short: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
         robot = access.robot_or_404(namespace, short)
@@ -431,7 +439,7 @@ def _permission_json(perm: RepositoryPermission) -> dict:
 
 
 class PermissionListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="listRepoPermissions", responses={200: dict})
     def get(self, request: Request, ns: str, repo: str, kind: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         field = "robot" if kind == "robot" else "user"
@@ -455,7 +463,7 @@ class PermissionView(APIView):
             return Q(robot=robot)
         return Q(user=_user_or_400(name))
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="getRepoPermission", responses={200: dict})
     def get(self, request: Request, ns: str, repo: str, kind: str, name: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         perm = (
@@ -468,7 +476,9 @@ class PermissionView(APIView):
             raise Http404("no permission")
         return Response(_permission_json(perm))
 
-    @extend_schema(request=RoleSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="changeRepoPermission", request=RoleSerializer, responses={200: dict}
+    )
     def put(self, request: Request, ns: str, repo: str, kind: str, name: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         body = RoleSerializer(data=request.data)
@@ -483,7 +493,7 @@ class PermissionView(APIView):
             perm.save()
         return Response(_permission_json(perm))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="deleteRepoPermission", responses={204: None})
     def delete(self, request: Request, ns: str, repo: str, kind: str, name: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         deleted, _ = (
