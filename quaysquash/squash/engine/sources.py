@@ -220,6 +220,10 @@ def _from_layout(fs, ref: str | None, platform: str | None) -> ImageSource:
         if chosen_platform is None:
             cfg = _load_json(config, "image config")
             chosen_platform = f"{cfg.get('os', 'unknown')}/{cfg.get('architecture', 'unknown')}"
+            if cfg.get("variant"):
+                chosen_platform += "/" + cfg["variant"]
+            if platform and not _platform_matches(chosen_platform, platform):
+                raise PlatformNotFoundError(platform, [chosen_platform])
         return ImageSource(config, layers, digest or "", chosen_platform, name)
     raise SourceError("image indexes nest too deeply")
 
