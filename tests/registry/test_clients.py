@@ -1,0 +1,265 @@
+"""The registry through its live HTTP server (uvicorn, as in production) with real clients:
+skopeo, docker (a private dockerd), podman and oras-py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.tools import require, require_debian_app
+
+from .ocilayout import multi_platform_layout
+
+ORG = "regtest"
+PASSWORD = "registry-test-password"
+SOURCE_MANIFEST = "sha256:df3611ae97e7673a9c39e3bb1b53477bb00630fd24664aaead85b07c6527ae38"
+
+
+@dataclass
+class Live:
+    stack: object
+    host: str
+    robot: str
+    token: str
+    workdir: Path
+
+    @property
+    def robot_creds(self) -> str:
+        return f"{self.robot}:{self.token}"
+
+    def skopeo(self, *args: str, timeout: float = 300) -> str:
+        result = subprocess.run(
+            [require("skopeo"), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            # skopeo keeps a blob-location cache under $HOME; keep it inside the test.
+            env={"HOME": str(self.workdir / "home"), "PATH": "/usr/bin:/bin:/usr/sbin"},
+        )
+        assert result.returncode == 0, f"skopeo {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+
+    def remote_digest(self, ref: str, creds: str | None = None) -> str:
+        raw = self.raw_manifest(ref, creds)
+        return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+    def raw_manifest(self, ref: str, creds: str | None = None) -> str:
+        auth = ["--creds", creds] if creds else ["--no-creds"]
+        return self.skopeo("inspect", "--tls-verify=false", *auth, "--raw", f"docker://{ref}")
+
+
+@pytest.fixture(scope="module")
+def live(stack, tmp_path_factory) -> Live:
+    stack.create_user("regadmin", PASSWORD)
+    stack.create_org(ORG, "regadmin")
+    stack.python(
+        "from quaysquash.accounts.models import Namespace, Repository\n"
+        f"ns = Namespace.objects.get(name={ORG!r})\n"
+        "Repository.objects.create(namespace=ns, name='web')\n"
+        "Repository.objects.create(namespace=ns, name='pub', is_public=True)\n"
+    )
+    robot, token = stack.create_robot(ORG, "ci", {"web": "write", "pub": "write"})
+    workdir = tmp_path_factory.mktemp("registry-clients")
+    (workdir / "home").mkdir()
+    return Live(stack, stack.host, robot, token, workdir)
+
+
+@pytest.fixture(scope="module")
+def pushed(live) -> str:
+    """debian-app pushed by the robot as ``regtest/web:v1`` (OCI, as in the layout)."""
+    source = require_debian_app()
+    live.skopeo(
+        "copy", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
+        f"oci:{source}:latest", f"docker://{live.host}/{ORG}/web:v1",
+    )  # fmt: skip
+    return f"{live.host}/{ORG}/web:v1"
+
+
+def test_it_round_trips_debian_app_with_skopeo_in_oci(live, pushed, tmp_path):
+    assert live.remote_digest(pushed, live.robot_creds) == SOURCE_MANIFEST
+    out = tmp_path / "out"
+    live.skopeo(
+        "copy", "--src-tls-verify=false", "--src-creds", live.robot_creds,
+        f"docker://{pushed}", f"oci:{out}:v1",
+    )  # fmt: skip
+    index = json.loads((out / "index.json").read_text())
+    assert index["manifests"][0]["digest"] == SOURCE_MANIFEST
+    source = require_debian_app()
+    for blob in (source / "blobs" / "sha256").iterdir():
+        assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
+
+
+def test_it_round_trips_debian_app_with_skopeo_as_docker_v2s2(live, tmp_path):
+    source = require_debian_app()
+    ref = f"{live.host}/{ORG}/web:v2s2"
+    live.skopeo(
+        "copy", "--format", "v2s2", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
+        f"oci:{source}:latest", f"docker://{ref}",
+    )  # fmt: skip
+    raw = live.raw_manifest(ref, live.robot_creds)
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    out = tmp_path / "dir"
+    live.skopeo(
+        "copy", "--src-tls-verify=false", "--src-creds", live.robot_creds,
+        f"docker://{ref}", f"dir:{out}",
+    )  # fmt: skip
+    pulled = (out / "manifest.json").read_bytes()
+    assert pulled == raw.encode()
+    digest = "sha256:" + hashlib.sha256(pulled).hexdigest()
+    inspected = json.loads(
+        live.skopeo("inspect", "--tls-verify=false", "--creds", live.robot_creds, f"docker://{ref}")
+    )
+    assert inspected["Digest"] == digest
+
+
+def test_it_copies_a_multi_platform_index_with_skopeo_all(live, tmp_path):
+    index = multi_platform_layout(tmp_path / "multi")
+    ref = f"{live.host}/{ORG}/web:multi"
+    live.skopeo(
+        "copy", "--all", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
+        f"oci:{tmp_path / 'multi'}:latest", f"docker://{ref}",
+    )  # fmt: skip
+    assert live.raw_manifest(ref, live.robot_creds).encode() == index
+    out = tmp_path / "back"
+    live.skopeo(
+        "copy", "--all", "--src-tls-verify=false", "--src-creds", live.robot_creds,
+        f"docker://{ref}", f"oci:{out}:multi",
+    )  # fmt: skip
+    pulled = json.loads((out / "index.json").read_text())["manifests"][0]["digest"]
+    assert pulled == "sha256:" + hashlib.sha256(index).hexdigest()
+    arm = live.skopeo(
+        "inspect", "--tls-verify=false", "--creds", live.robot_creds,
+        "--override-arch", "arm64", f"docker://{ref}",
+    )  # fmt: skip
+    assert json.loads(arm)["Architecture"] == "arm64"
+
+
+def test_it_lets_anyone_pull_a_public_repository_without_credentials(live, tmp_path):
+    source = require_debian_app()
+    ref = f"{live.host}/{ORG}/pub:v1"
+    live.skopeo(
+        "copy", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
+        f"oci:{source}:latest", f"docker://{ref}",
+    )  # fmt: skip
+    assert live.remote_digest(ref) == SOURCE_MANIFEST
+    # ... but not a private one, which looks the same as one that does not exist.
+    for name in ("web:v1", "nothing:v1"):
+        result = subprocess.run(
+            [require("skopeo"), "inspect", "--tls-verify=false", "--no-creds", "--raw",
+             f"docker://{live.host}/{ORG}/{name}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode != 0
+        assert "authentication required" in result.stderr or "unauthorized" in result.stderr
+
+
+def test_it_mounts_blobs_across_repositories(live, pushed):
+    admin = f"regadmin:{PASSWORD}"
+    live.skopeo(
+        "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+        "--src-creds", admin, "--dest-creds", admin,
+        f"docker://{pushed}", f"docker://{live.host}/{ORG}/mounted:v1",
+    )  # fmt: skip
+    # skopeo mounts from whichever repository its blob cache saw the layers in last.
+    log = live.stack.web_log.read_text()
+    mounts = [
+        line for line in log.splitlines() if f"POST /v2/{ORG}/mounted/blobs/uploads/?from=" in line
+    ]
+    assert len(mounts) >= 3, "skopeo did not try to mount the layers"
+    assert all(" 201 " in line for line in mounts)
+    big_layers = [
+        layer["digest"]
+        for layer in json.loads(live.raw_manifest(pushed, live.robot_creds))["layers"][:2]
+    ]
+    for digest in big_layers:
+        assert any(digest.replace(":", "%3A") in line for line in mounts), digest
+    # Over plain HTTP too: a caller who cannot read the source gets an upload session instead.
+    layer = json.loads(live.raw_manifest(pushed, live.robot_creds))["layers"][0]["digest"]
+    url = f"http://{live.host}/v2/{ORG}/pub/blobs/uploads/?mount={layer}&from={ORG}/web"
+    assert requests.post(url, auth=(live.robot, live.token), timeout=30).status_code == 201
+    _, other_token = live.stack.create_robot(ORG, "pubonly", {"pub": "write"})
+    fallback = requests.post(url, auth=(f"{ORG}+pubonly", other_token), timeout=30)
+    assert fallback.status_code == 202
+    assert fallback.headers["Location"].startswith(f"/v2/{ORG}/pub/blobs/uploads/")
+
+
+def test_it_works_with_docker_login_push_pull_and_run(live, pushed, dockerd):
+    login = dockerd.docker(
+        "login", live.host, "-u", live.robot, "--password-stdin", input=live.token.encode()
+    )
+    assert b"Login Succeeded" in login.stdout
+    dockerd.docker("pull", pushed)
+    ref = f"{live.host}/{ORG}/web:docker"
+    dockerd.docker("tag", pushed, ref)
+    dockerd.docker("push", ref)
+    dockerd.docker("rmi", ref, pushed)
+    assert dockerd.docker("images", "-q", ref).stdout.strip() == b""
+    dockerd.docker("pull", ref)
+    run = dockerd.docker(
+        "run", "--rm", "--pull", "never", "--network", "none", ref, "cat", "/etc/debian_version"
+    )
+    assert run.stdout.strip()
+    wrong = dockerd.docker("login", live.host, "-u", live.robot, "--password-stdin",
+                           input=b"WRONG", check=False)  # fmt: skip
+    assert wrong.returncode != 0
+
+
+@pytest.fixture
+def short_tmp():
+    # podman refuses a runroot longer than 50 characters; pytest's tmp_path is longer.
+    path = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_it_works_with_podman_push_and_pull(live, pushed, tmp_path, short_tmp):
+    podman = [
+        require("podman"), "--storage-driver", "vfs",
+        "--root", str(short_tmp / "root"), "--runroot", str(short_tmp / "run"),
+    ]  # fmt: skip
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
+    }
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [*podman, *args], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+
+    run("login", "--tls-verify=false", "-u", live.robot, "-p", live.token, live.host)
+    image_id = run("pull", "-q", "--tls-verify=false", pushed).strip()
+    ref = f"{live.host}/{ORG}/web:podman"
+    run("tag", pushed, ref)
+    run("push", "--tls-verify=false", ref)
+    run("rmi", "-f", ref, pushed)
+    assert run("pull", "-q", "--tls-verify=false", ref).strip() == image_id
+
+
+def test_it_pushes_and_pulls_an_artifact_with_oras(live, tmp_path, monkeypatch):
+    import oras.client
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("release notes\n")
+    client = oras.client.OrasClient(hostname=live.host, insecure=True)
+    client.login(username=live.robot, password=live.token, hostname=live.host)
+    ref = f"{live.host}/{ORG}/web:notes"
+    response = client.push(target=ref, files=["notes.txt"])
+    assert response.status_code == 201
+    out = tmp_path / "pulled"
+    out.mkdir()
+    files = client.pull(target=ref, outdir=str(out))
+    assert [Path(f).read_text() for f in files] == ["release notes\n"]
+    manifest = client.get_manifest(ref)
+    assert manifest["layers"][0]["annotations"]["org.opencontainers.image.title"] == "notes.txt"
