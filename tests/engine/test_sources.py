@@ -21,7 +21,7 @@ from quaysquash.squash.engine import (
 )
 from tests.support.tools import require_debian_app
 
-from .layerkit import E, layer, squash
+from .layerkit import E, decompress, layer, squash
 from .oracles import layered_docker_archive, oci_layout_of_layers
 
 BLOBS = [layer(E("a", data=b"1"), compression="gzip"), layer(E("b", data=b"2"))]
@@ -80,6 +80,7 @@ def test_it_reads_a_docker_save_tar_hashing_its_layers(tmp_path):
         assert source.name == "repo/x:1"
         for (digest, media, opener), blob in zip(source.layers, BLOBS, strict=True):
             raw = opener().read()
+            assert raw == decompress(blob)  # docker save keeps layers uncompressed
             assert digest == "sha256:" + hashlib.sha256(raw).hexdigest()
             assert media == "application/vnd.oci.image.layer.v1.tar"
         plan = plan_squash(source.layer_inputs(), source.config, format="rootfs")
