@@ -1,0 +1,159 @@
+"""Single-flight builds and what happens when they go wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from tests.support.tools import DEBIAN_APP, require
+
+from .images import layer_digests, make_layout
+
+
+def _blob_path(stack, digest: str) -> Path:
+    hexpart = digest.split(":", 1)[1]
+    return stack.storage_root / "blobs" / "sha256" / hexpart[:2] / hexpart
+
+
+def _sha256_of(url: str, auth) -> tuple[int, str, int]:
+    with requests.get(url, auth=auth, stream=True, timeout=300) as response:
+        digest = hashlib.sha256()
+        for chunk in response.iter_content(1 << 20):
+            digest.update(chunk)
+        return (
+            response.status_code,
+            "sha256:" + digest.hexdigest(),
+            int(response.headers.get("Content-Length", -1)),
+        )
+
+
+def test_it_builds_once_for_20_concurrent_cold_requests(site):
+    site.import_image(DEBIAN_APP, "acme/conc:v1")
+    site.stack.grant(site.robot, "acme/conc", "read")
+    url = site.squash_url("acme/conc", "v1")
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: _sha256_of(url, site.auth), range(20)))
+    rows = site.squash_rows("acme/conc")
+    assert len(rows) == 1
+    assert rows[0]["attempt"] == 1  # exactly one build started
+    assert {status for status, _, _ in results} == {200}
+    assert {digest for _, digest, _ in results} == {rows[0]["sha256"]}
+    assert {length for _, _, length in results} == {rows[0]["size"]}
+    logs = site.pull_logs("acme/conc")
+    assert len(logs) == 20 and all(log["complete"] for log in logs)
+    assert sum(log["source"] == "build" for log in logs) >= 1
+
+
+def _unique_layout(site, name: str, size: int = 256 * 1024) -> Path:
+    # Random content: a blob of its own that no other image shares, so corrupting it is safe.
+    return make_layout(
+        site.workdir / name, [{"data.bin": os.urandom(size)}, {"etc/motd": name.encode()}]
+    )
+
+
+def test_it_reports_a_corrupt_layer_and_retries_the_key(site):
+    layout = _unique_layout(site, "corrupt")
+    site.import_image(layout, "acme/corrupt:v1")
+    site.stack.grant(site.robot, "acme/corrupt", "read")
+    blob = _blob_path(site.stack, layer_digests(layout)[0])
+    good = blob.read_bytes()
+    blob.write_bytes(good[:1000] + bytes(len(good) - 1000))
+    try:
+        url = site.squash_url("acme/corrupt", "v1")
+        response = requests.get(url, auth=site.auth)
+        assert response.status_code == 500
+        message = response.json()["errors"][0]["message"]
+        assert layer_digests(layout)[0] in message
+        state = requests.get(site.state_url("acme/corrupt", "v1"), auth=site.auth).json()
+        assert state["state"] == "failed" and state["error"] == message
+    finally:
+        blob.write_bytes(good)
+    status, digest, _ = _sha256_of(url, site.auth)
+    assert status == 200
+    rows = site.squash_rows("acme/corrupt")
+    assert rows[0]["state"] == "ready" and rows[0]["attempt"] == 2
+    assert digest == rows[0]["sha256"]
+
+
+def test_it_cuts_the_stream_short_when_a_build_fails_after_its_headers(slow_site, tmp_path: Path):
+    site = slow_site  # throttled: the corrupt tail is met seconds after the headers went out
+    layout = _unique_layout(site, "midway", 40 << 20)
+    site.import_image(layout, "acme/midway:v1")
+    site.stack.grant(site.robot, "acme/midway", "read")
+    # The first build indexes the layers; the second format then plans from the indexes and
+    # only meets the corrupt blob while streaming, after Content-Length went out.
+    assert _sha256_of(site.squash_url("acme/midway", "v1"), site.auth)[0] == 200
+    blob = _blob_path(site.stack, layer_digests(layout)[0])
+    good = blob.read_bytes()
+    blob.write_bytes(good[: len(good) - 4096] + bytes(4096))
+    try:
+        out = tmp_path / "cut.tar"
+        result = site.curl(
+            "-f", "-u", f"{site.robot}:{site.token}", "-o", str(out),
+            site.squash_url("acme/midway", "v1", format="rootfs"), check=False,
+        )  # fmt: skip
+        assert result.returncode == 18, result.stderr  # partial file: transfer closed early
+        row = next(r for r in site.squash_rows("acme/midway") if r["format"] == "rootfs")
+        assert row["state"] == "failed" and row["error"]
+        assert out.stat().st_size < (row["size"] or 1 << 40)
+    finally:
+        blob.write_bytes(good)
+
+
+def test_it_fails_followers_when_the_worker_is_killed_and_rebuilds_next_time(
+    slow_site, tmp_path: Path
+):
+    site = slow_site
+    url = site.squash_url("acme/web", "v1")
+    curl = require("curl")
+    outs = [tmp_path / f"pull{i}.tar" for i in range(3)]
+    pulls = [
+        subprocess.Popen(
+            [curl, "-sSf", "-u", f"{site.robot}:{site.token}", "-o", str(out), url],
+            stderr=subprocess.PIPE,
+        )
+        for out in outs
+    ]
+    site.wait_state("acme/web", "v1", "building")
+    deadline = time.monotonic() + 60
+    while requests.get(site.state_url("acme/web", "v1"), auth=site.auth).json()["bytes_written"] < (
+        10 << 20
+    ):
+        assert time.monotonic() < deadline, "the build never made progress"
+        time.sleep(0.2)
+    site.stack.kill_worker()
+    try:
+        codes = [p.wait(timeout=60) for p in pulls]
+        assert all(code == 18 for code in codes), codes  # cut short, not a clean end
+        size = site.squash_rows("acme/web")[0]["size"]
+        assert all(out.stat().st_size < size for out in outs)
+        state = site.wait_state("acme/web", "v1", "failed", timeout=30)
+        assert "stopped responding" in state["error"]
+    finally:
+        site.stack.start_worker()
+    final = tmp_path / "final.tar"
+    site.curl("-f", "-u", f"{site.robot}:{site.token}", "-o", str(final), url, timeout=600)
+    row = site.squash_rows("acme/web")[0]
+    assert row["state"] == "ready" and row["attempt"] == 2
+    assert "sha256:" + hashlib.sha256(final.read_bytes()).hexdigest() == row["sha256"]
+    assert final.stat().st_size == row["size"]
+    logs = site.pull_logs("acme/web")
+    assert [log["complete"] for log in logs] == [False, False, False, True]
+
+
+def test_it_keeps_building_when_the_client_disconnects(slow_site):
+    site = slow_site
+    site.import_image(DEBIAN_APP, "acme/gone:v1")
+    site.stack.grant(site.robot, "acme/gone", "read")
+    response = requests.get(site.squash_url("acme/gone", "v1"), auth=site.auth, stream=True)
+    assert response.status_code == 200
+    next(response.iter_content(1 << 16))
+    response.close()
+    state = site.wait_state("acme/gone", "v1", "ready", timeout=120)
+    assert state["size"] and state["builds"] == 1
