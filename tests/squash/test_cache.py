@@ -1,0 +1,86 @@
+"""Priming (API, command, auto-prime on push) and eviction to the budget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import requests
+
+from tests.support.tools import DEBIAN_APP, require
+
+from .conftest import PASSWORD
+
+
+def test_it_primes_through_the_api_and_reports_progress(site):
+    url = site.state_url("acme/tiny", "v1", format="oci", compression="gzip")
+    assert requests.get(url, auth=site.auth).json()["state"] == "missing"
+    primed = requests.post(url, auth=site.auth)
+    assert primed.status_code in (200, 202)
+    assert primed.json()["state"] in ("building", "ready")
+    ready = site.wait_state("acme/tiny", "v1", "ready", format="oci", compression="gzip")
+    assert ready["size"] > 0 and ready["bytes_written"] == ready["size"]
+    assert ready["sha256"].startswith("sha256:") and ready["error"] == ""
+    again = requests.post(url, auth=site.auth).json()
+    assert again["state"] == "ready" and again["started"] is False and again["builds"] == 1
+
+
+def test_it_refuses_priming_without_read(site):
+    url = site.state_url("acme/tiny", "v1")
+    assert requests.post(url, auth=(site.idle_robot, site.idle_token)).status_code == 404
+    assert requests.post(url).status_code == 401
+
+
+def test_it_primes_with_the_management_command(site):
+    result = site.stack.manage("prime", "acme/tiny:v1", "--format", "rootfs", "--wait")
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state["state"] == "ready" and state["format"] == "rootfs"
+
+
+def test_it_auto_primes_a_pushed_tag_when_the_repository_opted_in(site):
+    site.import_image(site.layouts["tiny"], "acme/auto:v1")
+    site.stack.python(
+        "from quaysquash.accounts.models import Repository\n"
+        "Repository.objects.filter(namespace__name='acme', name='auto').update(auto_prime=True)"
+    )
+    site.stack.grant(site.robot, "acme/auto", "read")
+    push = subprocess.run(
+        [
+            require("skopeo"),
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"alice:{PASSWORD}",
+            f"oci:{site.layouts['tiny']}:latest",
+            f"docker://{site.stack.host}/acme/auto:v2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert push.returncode == 0, push.stderr
+    # Nobody pulled v2: only auto-prime can have built it.
+    site.wait_state("acme/auto", "v2", "ready", timeout=60)
+
+
+def test_it_evicts_to_the_budget_but_never_a_squash_being_read(site):
+    site.import_image(DEBIAN_APP, "acme/evict:v1")
+    site.stack.grant(site.robot, "acme/evict", "read")
+    site.stack.manage("prime", "acme/evict:v1", "--wait")
+    reading = requests.get(site.squash_url("acme/evict", "v1"), auth=site.auth, stream=True)
+    try:
+        assert reading.status_code == 200
+        next(reading.iter_content(1 << 16))
+        result = json.loads(site.stack.manage("gc", "--max-bytes", "0").stdout)
+        assert result["in_use_skipped"] >= 1
+        assert site.squash_rows("acme/evict")[0]["state"] == "ready"
+        states = requests.get(site.state_url("acme/tiny", "v1", format="rootfs"), auth=site.auth)
+        assert states.json()["state"] == "missing"  # not being read: evicted
+    finally:
+        reading.close()
+    result = json.loads(site.stack.manage("gc", "--max-bytes", "0").stdout)
+    assert site.squash_rows("acme/evict") == []
+    assert result["total_bytes"] == 0
+    # Evicted means rebuilt on the next pull, not broken.
+    again = requests.get(site.squash_url("acme/evict", "v1"), auth=site.auth)
+    assert again.status_code == 200 and len(again.content) > 0
