@@ -64,12 +64,17 @@ class Command(BaseCommand):
         stop = threading.Event()
         received: list[int] = []
 
+        children: list[Child] = []
+
         def on_signal(signum: int, _frame: Any) -> None:
             received.append(signum)
+            if stop.is_set() and len(received) > 1:
+                # A second Ctrl-C: the user will not wait for a warm worker shutdown.
+                for child in children:
+                    child.signal(signal.SIGKILL, group=True)
             stop.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        children: list[Child] = []
         failure: str | None = None
         try:
             redis_child = self._start_redis(settings.REDIS_URL, env)
