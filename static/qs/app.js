@@ -489,6 +489,15 @@
     $("#permissions-modal").addEventListener("modal-closed", () => window.location.reload());
   }
 
+  // Per-tag menus are <details>: close them on an outside click or Escape, as a menu would.
+  document.addEventListener("click", (ev) => {
+    $$("details.kebab[open]").forEach((d) => { if (!d.contains(ev.target)) d.open = false; });
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || openModal) return;
+    $$("details.kebab[open]").forEach((d) => { d.open = false; d.querySelector("summary").focus(); });
+  });
+
   initFetchModal();
   initTagActions();
   initSettings();
