@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from quaysquash.accounts.models import Namespace, Repository, RobotAccount
+from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
 from quaysquash.registry.models import Tag
 
 from . import access, commands
@@ -149,6 +149,15 @@ def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
         context.update(_tags_context(request, repository))
     elif tab == "history":
         context.update(_history_context(request, repository))
+    elif tab == "settings":
+        context["permissions"] = list(
+            RepositoryPermission.objects.filter(repository=repository)
+            .select_related("user", "robot__namespace")
+            .order_by("robot__short_name", "user__username")
+        )
+        context["robots"] = list(
+            RobotAccount.objects.filter(namespace=repository.namespace).order_by("short_name")
+        )
     return render(request, "web/repository.html", context)
 
 

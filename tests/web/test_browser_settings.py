@@ -46,3 +46,34 @@ def _image():
     from tests.support.tools import require_debian_app
 
     return require_debian_app()
+
+
+def test_it_adds_changes_and_removes_repository_permissions(browser_page, stack, ui_data):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    page.goto(f"{stack.url}/repository/{ui_data.repo}?tab=settings")
+    table = page.get_by_role("table", name="Repository permissions")
+    expect(table).to_contain_text(ui_data.reader_robot)
+
+    page.get_by_label("Account").fill(ui_data.outsider)
+    page.get_by_label("Permission", exact=True).select_option("write")
+    page.get_by_role("button", name="Add permission").click()
+    row = page.locator(f'#repo-permissions tr[data-name="{ui_data.outsider}"]')
+    expect(row).to_be_visible()
+    role_url = f"/api/v1/repository/{ui_data.repo}/permissions/user/{ui_data.outsider}"
+    fetch_role = (
+        "async (u) => { const r = await fetch(u); return r.ok ? (await r.json()).role : r.status; }"
+    )
+    assert page.evaluate(fetch_role, role_url) == "write"
+
+    row.get_by_label(f"Permission of {ui_data.outsider}", exact=True).select_option("read")
+    expect(page.locator("#toast")).to_have_text("Permission saved")
+    assert page.evaluate(fetch_role, role_url) == "read"
+
+    row.get_by_role("button", name=f"Remove permission of {ui_data.outsider}").click()
+    expect(row).to_have_count(0)
+    assert page.evaluate(fetch_role, role_url) == 404
+
+    page.get_by_label("Account").fill(f"{ui_data.org}+ghost")
+    page.get_by_role("button", name="Add permission").click()
+    expect(page.locator("#perm-error")).to_contain_text("No such robot")

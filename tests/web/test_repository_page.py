@@ -84,3 +84,11 @@ def test_it_never_renders_a_robot_token_for_a_non_admin(client, w):
     for tab in ("info", "tags", "history", "settings"):
         html = client.get(f"/repository/acme/web?tab={tab}").content.decode()
         assert w.deployer.token not in html
+
+
+def test_it_lists_explicit_permissions_on_the_settings_tab(client, w):
+    client.force_login(w.alice)
+    html = client.get("/repository/acme/web?tab=settings").content.decode()
+    assert 'data-kind="robot" data-name="deployer"' in html
+    assert 'data-kind="user" data-name="bob"' in html
+    assert w.deployer.token not in html
