@@ -92,3 +92,9 @@ def test_it_lists_explicit_permissions_on_the_settings_tab(client, w):
     assert 'data-kind="robot" data-name="deployer"' in html
     assert 'data-kind="user" data-name="bob"' in html
     assert w.deployer.token not in html
+
+
+def test_it_offers_sign_in_on_the_not_found_page(client, w):
+    resp = client.get("/repository/acme/web?tab=tags")
+    assert resp.status_code == 404
+    assert "/signin/?next=" in resp.content.decode()
