@@ -32,7 +32,7 @@ class _Writer(threading.Thread):
     def __init__(self, out: BinaryIO, compression: str, hash_layer: bool, hash_all: bool) -> None:
         super().__init__(name="squash-writer", daemon=True)
         self.out = out
-        self.queue: queue.Queue = queue.Queue(maxsize=64)
+        self.queue: queue.Queue = queue.Queue(maxsize=16)
         self.layer_hasher = hashlib.sha256() if hash_layer else None
         self.all_hasher = hashlib.sha256() if hash_all else None
         self.written = 0
