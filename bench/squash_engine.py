@@ -66,15 +66,16 @@ def generate_image(root: Path, files: int, layers: int, seed: int = 42) -> Path:
     for k in range(layers):
         tar_path = root / f"layer{k}.tar"
         with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+            mtime = 1_700_000_000 + k
 
-            def add_dir(name: str) -> None:
+            def add_dir(name: str, tar=tar, mtime=mtime) -> None:
                 info = tarfile.TarInfo(name)
                 info.type = tarfile.DIRTYPE
                 info.mode = 0o755
-                info.mtime = 1_700_000_000 + k
+                info.mtime = mtime
                 tar.addfile(info)
 
-            def add_file(name: str) -> None:
+            def add_file(name: str, tar=tar, mtime=mtime) -> None:
                 if rng.random() < 0.95:
                     size = rng.randint(512, 8192)
                 else:
@@ -84,7 +85,7 @@ def generate_image(root: Path, files: int, layers: int, seed: int = 42) -> Path:
                 info = tarfile.TarInfo(name)
                 info.size = size
                 info.mode = 0o644
-                info.mtime = 1_700_000_000 + k
+                info.mtime = mtime
                 tar.addfile(info, _Slice(src, off, size))
 
             add_dir("data")
