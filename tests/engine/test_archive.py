@@ -119,6 +119,26 @@ def test_it_streams_to_a_write_only_output_and_reports_progress():
     assert seen == sorted(seen) and seen[-1] == plan.size and len(seen) >= 2
 
 
+class Trickle:
+    """A raw stream that takes at most 1000 bytes per write (like a socket)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data) -> int:
+        taken = bytes(data[:1000])
+        self.data += taken
+        return len(taken)
+
+
+def test_it_finishes_partial_writes_of_a_raw_stream():
+    plan = plan_squash(inputs(BLOBS), CONFIG, format="docker")
+    out = Trickle()
+    result = write_squash(plan, out)
+    expected, _, _ = squash(BLOBS, format="docker")
+    assert bytes(out.data) == expected and result.size == len(expected)
+
+
 class Broken:
     def __init__(self) -> None:
         self.calls = 0

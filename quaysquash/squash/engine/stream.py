@@ -53,7 +53,17 @@ class _Writer(threading.Thread):
                 return
         if self.all_hasher is not None:
             self.all_hasher.update(data)
-        self.out.write(data)
+        n = self.out.write(data)
+        if n is not None and n < len(data):
+            # Raw streams (sockets) may take part of a buffer: write the rest.
+            view = memoryview(data)[n:]
+            while view:
+                n = self.out.write(view)
+                if n is None:
+                    break
+                if n == 0:
+                    raise BrokenPipeError("output accepts no more data")
+                view = view[n:]
         self.written += len(data)
 
     def run(self) -> None:
