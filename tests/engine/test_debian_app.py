@@ -4,8 +4,10 @@ real clients: dockerd (load, run, export against the layered image), podman and 
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -48,16 +50,22 @@ def test_it_squashes_debian_app_into_an_image_docker_loads_and_runs(dockerd, arc
     assert layers.stdout.decode().strip() == "1"
 
 
-@pytest.mark.integration
-def test_it_exports_the_same_tree_as_the_layered_debian_app(dockerd, archives):
+@pytest.fixture(scope="module")
+def layered(dockerd) -> str:
+    """The original, layered debian-app in dockerd (copied there by skopeo)."""
     skopeo = require("skopeo")
-    layered = "localhost/qs/debian-app:layered"
+    name = "localhost/qs/debian-app:layered"
     subprocess.run(
         [skopeo, "copy", "--dest-daemon-host", dockerd.host]
-        + [f"oci:{require_debian_app()}:latest", f"docker-daemon:{layered}"],
+        + [f"oci:{require_debian_app()}:latest", f"docker-daemon:{name}"],
         check=True,
         capture_output=True,
     )
+    return name
+
+
+@pytest.mark.integration
+def test_it_exports_the_same_tree_as_the_layered_debian_app(dockerd, archives, layered):
     with open(archives["docker"], "rb") as f:
         dockerd.docker("load", input=f.read())
     want = docker_export(dockerd, layered)
@@ -102,3 +110,32 @@ def test_it_squashes_debian_app_into_archives_skopeo_inspects(archives, fmt, tra
     assert result.returncode == 0, result.stderr.decode()
     assert '"Layers": [\n        "sha256:' in result.stdout.decode()
     assert result.stdout.decode().count("sha256:") >= 2
+
+
+@pytest.mark.integration
+def test_it_squashes_a_docker_save_of_the_layered_image_to_the_same_layer(
+    dockerd, archives, layered, tmp_path
+):
+    saved = tmp_path / "saved.tar"
+    with open(saved, "wb") as f:
+        f.write(dockerd.docker("save", layered).stdout)
+    out = tmp_path / "again.tar"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quaysquash.squash",
+            str(saved),
+            "-o",
+            str(out),
+            "--format",
+            "rootfs",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    with tarfile.open(archives["docker"]) as tar:
+        [layer_name] = [n for n in tar.getnames() if n.endswith("/layer.tar")]
+        from_oci = hashlib.sha256(tar.extractfile(layer_name).read()).hexdigest()
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == from_oci
