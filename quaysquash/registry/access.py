@@ -116,15 +116,16 @@ def split_name(full_name: str) -> tuple[str, str]:
 
 def find_repository(full_name: str) -> tuple[Namespace | None, Repository | None]:
     ns_name, name = split_name(full_name)
-    namespace = Namespace.objects.filter(name=ns_name).first()
-    if namespace is None:
-        return None, None
+    # One query in the common case (the repository exists); the namespace alone is only
+    # needed to decide whether a push may create the repository.
     repository = (
         Repository.objects.select_related("namespace")
-        .filter(namespace=namespace, name=name)
+        .filter(namespace__name=ns_name, name=name)
         .first()
     )
-    return namespace, repository
+    if repository is not None:
+        return repository.namespace, repository
+    return Namespace.objects.filter(name=ns_name).first(), None
 
 
 def registry_actions(
@@ -144,6 +145,19 @@ def registry_actions(
     return set()
 
 
+def may(
+    principal: Principal, namespace: Namespace | None, repository: Repository | None, action: str
+) -> bool:
+    """Whether ``principal`` may perform one registry action: the cheap form of
+    :func:`registry_actions` for the per-request check (one permission query at most)."""
+    if repository is None:
+        return action in registry_actions(principal, namespace, None)
+    if action == PULL and repository.is_public:
+        return True
+    needed = "read" if action == PULL else "write"
+    return Repository.objects.restrict(principal, needed).filter(pk=repository.pk).exists()
+
+
 def scope_allows(claims: tokens.TokenClaims, name: str, action: str) -> bool:
     granted = claims.actions_for(name)
     if action == DELETE:
@@ -160,9 +174,8 @@ def authorize(request, full_name: str, action: str, create: bool = False) -> Rep
     """
     caller = caller_from_request(request)
     namespace, repository = find_repository(full_name)
-    permitted = registry_actions(caller.principal, namespace, repository)
     scope = f"repository:{full_name}:{'pull' if action == PULL else 'pull,push'}"
-    if action not in permitted:
+    if not may(caller.principal, namespace, repository, action):
         if caller.anonymous:
             raise errors.Unauthorized(
                 challenge=challenge(request, scope),

@@ -73,6 +73,13 @@ def append(upload_id: str, read: Callable[[int], bytes], offset: int) -> int:
     return size
 
 
+def adopt(upload_id: str, path: Path, size: int, hasher) -> int:
+    """Make an already written and hashed file the whole content of an empty session."""
+    os.replace(path, session_path(upload_id))
+    _remember(upload_id, size, hasher.copy())
+    return size
+
+
 def finish(upload_id: str, offset: int, expected_digest: str) -> tuple[str, int]:
     """Verify the session's digest and move it into storage; returns ``(digest, size)``."""
     path = session_path(upload_id)

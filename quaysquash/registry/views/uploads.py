@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from .. import errors, uploads
 from ..access import PULL, PUSH, authorize
+from ..bodies import hashed_body
 from ..manifests import link_blob
 from ..models import Blob, Upload
-from ..storage import CHUNK, get_storage
+from ..storage import CHUNK, DigestMismatch, get_storage
 from .base import RegistryView, check_digest, empty_response
 
 CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
@@ -54,9 +55,17 @@ class UploadStartView(RegistryView):
         if digest is not None:
             # Monolithic upload: the whole blob in this request, verified before it is visible.
             check_digest(digest)
-            digest, size = get_storage().write_stream(
-                iter(lambda: request.read(CHUNK), b""), expected_digest=digest
-            )
+            body = hashed_body(request)
+            if body is not None:
+                # Already on disk and hashed by the ASGI handler: verify and rename.
+                if body.digest != digest:
+                    raise DigestMismatch(digest, body.digest)
+                get_storage().commit_file(body.claim(), digest)
+                size = body.size
+            else:
+                digest, size = get_storage().write_stream(
+                    iter(lambda: request.read(CHUNK), b""), expected_digest=digest
+                )
             link_blob(repository, digest, size)
             return _blob_created(name, digest)
         upload = Upload.objects.create(repository=repository)
@@ -137,7 +146,12 @@ class UploadView(RegistryView):
         return empty_response(204, {})
 
     def _append(self, request: HttpRequest, upload: Upload) -> None:
-        offset = uploads.append(str(upload.pk), _reader(request), upload.offset)
+        body = hashed_body(request)
+        if body is not None and upload.offset == 0 and body.size > 0:
+            # The first chunk, already on disk and hashed: it becomes the session file.
+            offset = uploads.adopt(str(upload.pk), body.claim(sync=False), body.size, body.hasher)
+        else:
+            offset = uploads.append(str(upload.pk), _reader(request), upload.offset)
         if offset != upload.offset:
             upload.offset = offset
             upload.updated = timezone.now()

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Push and pull debian-app with ``skopeo copy``: quaysquash's registry vs the CNCF reference.
+
+Both registries run on loopback in the same run, on the same disk: quaysquash as in production
+(uvicorn serving the ASGI app, with its Celery worker and Redis, via the test ``Stack``), the
+reference as Debian's ``docker-registry`` with filesystem storage in a temp dir. Each
+repetition pushes to a new repository (nothing to deduplicate) and pulls into a new OCI layout,
+with a fresh skopeo blob cache so no client-side mount shortcuts apply. quaysquash is pushed to
+with robot credentials (the token flow included); the reference runs without auth.
+
+    .venv/bin/python bench/registry_push_pull.py [--reps 5] [--write-docs]
+
+Prints the medians and the ratio; with ``--write-docs`` replaces the ``## Registry push/pull``
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
+
+from tests.support.services import Stack  # noqa: E402
+from tests.support.tools import DEBIAN_APP, free_port  # noqa: E402
+
+DOCS = REPO_ROOT / "docs" / "benchmarks.md"
+SECTION = "## Registry push/pull"
+CACHE_DIR = Path("/var/lib/containers/cache")
+COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps 5 --write-docs"
+
+
+class ReferenceRegistry:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ReferenceRegistry:
+        storage = self.workdir / "storage"
+        storage.mkdir(parents=True)
+        config = self.workdir / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+            "  cache:\n    blobdescriptor: inmemory\n"
+            f"http:\n  addr: {self.host}\n"
+        )
+        log = open(self.workdir / "registry.log", "wb")
+        self.process = subprocess.Popen(
+            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 30
+        import urllib.request
+
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("docker-registry did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def skopeo(args: list[str], home: Path) -> float:
+    """Time one skopeo run with an empty blob-info cache.
+
+    Run as root, skopeo remembers in /var/lib/containers/cache where it saw each blob and
+    mounts it from there instead of uploading: every run gets a private empty tmpfs over that
+    directory (a mount namespace of its own), so each push really uploads.
+    """
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    quoted = " ".join(shlex.quote(a) for a in args)
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            "unshare", "--mount", "sh", "-c",
+            f"mount -t tmpfs tmpfs {CACHE_DIR} && exec skopeo {quoted}",
+        ],
+        check=True,
+        capture_output=True,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def one_round(host: str, creds: list[str], repo: str, scratch: Path) -> tuple[float, float]:
+    home = Path(tempfile.mkdtemp(dir=scratch))
+    ref = f"docker://{host}/{repo}:v1"
+    push = skopeo(
+        ["copy", "--dest-tls-verify=false", *[f"--dest-{c}" for c in creds],
+         f"oci:{DEBIAN_APP}:latest", ref],
+        home,
+    )  # fmt: skip
+    out = scratch / f"pull-{repo.replace('/', '-')}"
+    pull = skopeo(
+        ["copy", "--src-tls-verify=false", *[f"--src-{c}" for c in creds], ref, f"oci:{out}:v1"],
+        Path(tempfile.mkdtemp(dir=scratch)),
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    return push, pull
+
+
+def write_docs(text: str) -> None:
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    lines = current.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    if start is None:
+        DOCS.write_text(current.rstrip("\n") + "\n\n" + text)
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    rest = "".join(lines[end:])
+    DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--app",
+        default="",
+        help="serve this ASGI application instead of the one `manage.py serve` runs "
+        "(e.g. quaysquash.registry.asgi:application)",
+    )
+    args = parser.parse_args()
+    if args.app:
+        from quaysquash.core import processes
+
+        production = processes.web_command
+
+        def web_command(**kwargs):
+            return [args.app if "asgi:application" in c else c for c in production(**kwargs)]
+
+        processes.web_command = web_command
+    if not (DEBIAN_APP / "index.json").exists():
+        sys.exit(f"missing test image {DEBIAN_APP}")
+    size = sum(f.stat().st_size for f in (DEBIAN_APP / "blobs").rglob("*") if f.is_file())
+
+    workdir = Path(tempfile.mkdtemp(prefix="qsbench-"))
+    stack = reference = None
+    try:
+        stack = Stack(workdir / "stack").start()
+        stack.create_user("bench", "bench-password-1")
+        stack.create_org("benchorg", "bench")
+        # CI pushes with a robot; robots write only to existing repositories.
+        stack.python(
+            "from quaysquash.accounts.models import Namespace, Repository\n"
+            "ns = Namespace.objects.get(name='benchorg')\n"
+            f"for i in range({args.reps}): Repository.objects.create(namespace=ns, name=f'app{{i}}')\n"
+        )
+        robot, token = stack.create_robot(
+            "benchorg", "ci", {f"app{i}": "write" for i in range(args.reps)}
+        )
+        reference = ReferenceRegistry(workdir / "reference").start()
+        scratch = workdir / "scratch"
+        scratch.mkdir()
+        results: dict[str, dict[str, list[float]]] = {
+            "quaysquash": {"push": [], "pull": []},
+            "reference": {"push": [], "pull": []},
+        }
+        for rep in range(args.reps):
+            # Alternate who goes first so page-cache warmth does not favour one side.
+            order = ["quaysquash", "reference"] if rep % 2 == 0 else ["reference", "quaysquash"]
+            for name in order:
+                if name == "quaysquash":
+                    creds = [f"creds={robot}:{token}"]
+                    push, pull = one_round(stack.host, creds, f"benchorg/app{rep}", scratch)
+                else:
+                    push, pull = one_round(reference.host, [], f"bench/app{rep}", scratch)
+                results[name]["push"].append(push)
+                results[name]["pull"].append(pull)
+                print(f"rep {rep} {name:10s} push {push:6.2f}s pull {pull:6.2f}s", flush=True)
+    finally:
+        if reference is not None:
+            reference.stop()
+        if stack is not None:
+            stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
+    ratio = {k: med["quaysquash"][k] / med["reference"][k] for k in ("push", "pull")}
+    mib = size / 1024 / 1024
+    table = (
+        f"{SECTION}\n\n"
+        f"`skopeo copy` of debian-app ({mib:.0f} MiB in 5 layers + config) into and out of "
+        "each registry on loopback, median of "
+        f"{args.reps} repetitions, each to a new repository with skopeo's blob cache emptied (no mounts). quaysquash "
+        "runs as in production (uvicorn, 1 worker, with Celery and Redis beside it) and is "
+        "pushed to and pulled from with a robot's credentials through the bearer-token flow; "
+        "the reference is Debian's "
+        "`docker-registry` (distribution 2.8, filesystem storage, no auth). "
+        "Target: quaysquash ≤ 1.3× the reference.\n\n"
+        "| | quaysquash | reference | ratio |\n|---|---|---|---|\n"
+        f"| push | {med['quaysquash']['push']:.2f} s | {med['reference']['push']:.2f} s "
+        f"| {ratio['push']:.2f}× |\n"
+        f"| pull | {med['quaysquash']['pull']:.2f} s | {med['reference']['pull']:.2f} s "
+        f"| {ratio['pull']:.2f}× |\n\n"
+        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"measured {time.strftime('%Y-%m-%d')}. Command:\n\n```\n{COMMAND}\n```\n"
+    )
+    print()
+    print(table)
+    if args.write_docs:
+        write_docs(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The registry's ASGI handler: upload bodies go straight to disk, hashed once, never copied."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+
+from quaysquash.registry.asgi import RegistryASGIHandler
+from quaysquash.registry.storage import get_storage
+
+from .conftest import digest_of
+
+DATA = os.urandom(2 * 1024 * 1024 + 3)
+CHUNKS = [DATA[i : i + 65536] for i in range(0, len(DATA), 65536)]
+
+
+def call(method: str, url: str, auth: str, chunks: list[bytes], disconnect: bool = False):
+    """One request through the handler, body sent in ``chunks`` as a server would."""
+    parts = urlsplit(url)
+
+    async def run():
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": parts.path,
+            "raw_path": parts.path.encode(),
+            "query_string": parts.query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"authorization", auth.encode())],
+            "client": ("127.0.0.1", 1234),
+            "server": ("testserver", 80),
+        }
+        communicator = ApplicationCommunicator(RegistryASGIHandler(), scope)
+        chunks_ = chunks or [b""]
+        for i, chunk in enumerate(chunks_):
+            more = disconnect or i < len(chunks_) - 1
+            await communicator.send_input(
+                {"type": "http.request", "body": chunk, "more_body": more}
+            )
+        if disconnect:
+            await communicator.send_input({"type": "http.disconnect"})
+            await communicator.wait(timeout=10)
+            return None, {}
+        start = await communicator.receive_output(timeout=20)
+        headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=10)
+        return start["status"], headers
+
+    return async_to_sync(run)()
+
+
+def leftovers() -> list[str]:
+    return sorted(p.name for p in get_storage().uploads_dir.iterdir())
+
+
+@pytest.fixture
+def admin_auth(transactional_db, world) -> str:
+    return world.admin.auth
+
+
+def test_it_stores_a_monolithic_upload_without_copying_it(admin_auth):
+    digest = digest_of(DATA)
+    status, headers = call(
+        "POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", admin_auth, CHUNKS
+    )
+    assert status == 201
+    assert headers["docker-content-digest"] == digest
+    assert get_storage().blob_path(digest).read_bytes() == DATA
+    assert leftovers() == []
+
+
+def test_it_adopts_a_first_chunk_as_the_session_and_finishes_it(admin_auth):
+    status, headers = call("POST", "/v2/acme/private/blobs/uploads/", admin_auth, [])
+    assert status == 202
+    location = headers["location"]
+    status, headers = call("PATCH", location, admin_auth, CHUNKS[:10])
+    assert status == 202
+    status, headers = call("PATCH", location, admin_auth, CHUNKS[10:])  # appended, copied
+    assert headers["range"] == f"0-{len(DATA) - 1}"
+    status, headers = call("PUT", f"{location}?digest={digest_of(DATA)}", admin_auth, [])
+    assert status == 201
+    assert get_storage().blob_path(digest_of(DATA)).read_bytes() == DATA
+    assert leftovers() == []
+
+
+def test_it_refuses_a_wrong_digest_and_keeps_nothing(admin_auth):
+    wrong = digest_of(b"other")
+    status, _ = call("POST", f"/v2/acme/private/blobs/uploads/?digest={wrong}", admin_auth, CHUNKS)
+    assert status == 400
+    assert not get_storage().exists(wrong) and not get_storage().exists(digest_of(DATA))
+    assert leftovers() == []
+
+
+def test_it_leaves_nothing_behind_when_the_client_disconnects_mid_body(admin_auth):
+    digest = digest_of(DATA)
+    call("POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", admin_auth, CHUNKS[:5],
+         disconnect=True)  # fmt: skip
+    assert leftovers() == []
+    assert not get_storage().exists(digest)
+
+
+def test_it_leaves_other_requests_to_django(admin_auth):
+    status, headers = call("GET", "/v2/", admin_auth, [])
+    assert status == 200
+    assert headers["docker-distribution-api-version"] == "registry/2.0"
