@@ -188,9 +188,12 @@ def test_it_sends_tag_pushed_after_a_tag_is_written(registry):
     try:
         digest, raw = registry.push_image("acme/private", "v1")
         registry.push_manifest("acme/private", digest, raw, mediatypes.OCI_MANIFEST)
+        registry.push_manifest("acme/private", "v1", raw, mediatypes.OCI_MANIFEST)  # unchanged
+        other, _ = registry.push_image("acme/private", "v1", seed="moved")
     finally:
         tag_pushed.disconnect(receiver)
-    assert received == [("acme/private", "v1", digest)]  # not for the push by digest
+    # Not for the push by digest, nor for a tag pushed again unchanged.
+    assert received == [("acme/private", "v1", digest), ("acme/private", "v1", other)]
 
 
 def test_it_untags_when_a_manifest_is_deleted_by_digest(registry, world):

@@ -27,6 +27,10 @@ def render_error(request: HttpRequest, exc: errors.RegistryError) -> HttpRespons
     if exc.status == 401 and not exc.challenge:
         exc.challenge = challenge(request)
     response = exc.response()
+    if exc.status < 500:
+        # 401s and 404s are the protocol working (every push probes blobs with HEAD); keep
+        # Django from logging each as a warning.
+        response._has_been_logged = True
     if request.method == "HEAD":
         # HEAD answers carry no body; clients read the status alone.
         response.content = b""

@@ -20,6 +20,7 @@ from ..manifests import (
     store_manifest,
     validate_tag_name,
 )
+from ..models import Tag
 from ..signals import tag_pushed
 from .base import RegistryView, check_digest, empty_response
 
@@ -71,8 +72,17 @@ class ManifestView(RegistryView):
             tag_name = validate_tag_name(reference)
         with transaction.atomic():
             manifest = store_manifest(repository, raw, request.META.get("CONTENT_TYPE"))
-            tag = set_tag(repository, tag_name, manifest) if tag_name else None
-        if tag is not None:
+            tag = previous = None
+            if tag_name:
+                previous = (
+                    Tag.objects.active()
+                    .filter(repository=repository, name=tag_name)
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+                tag = set_tag(repository, tag_name, manifest)
+        if tag is not None and tag.pk != previous:
+            # Only when the tag was created or moved: pushing the same image again is a no-op.
             tag_pushed.send(sender=ManifestView, tag=tag)
         response = empty_response(
             201,
