@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Before headers, a follower polls the row quickly (time to first byte matters); once
 # streaming, the file size tells it about progress and the row is only checked for liveness.
-FIRST_POLL, MAX_POLL = 0.01, 0.25
+FIRST_POLL, MAX_POLL = 0.01, 0.05
 LIVENESS_EVERY = 0.5
 FILE_POLL = 0.02
 

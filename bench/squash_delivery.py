@@ -1,0 +1,242 @@
+"""Squash delivery benchmark: one run, one image, four figures.
+
+    .venv/bin/python bench/squash_delivery.py [--image DIR] [--runs 5] [--concurrency 100]
+
+Starts a private stack (uvicorn, Celery worker, Redis; the same command lines as
+``manage.py serve``), imports the image, and measures:
+
+1. time to first byte of a cold pull once the layers are indexed (target < 0.3 s);
+2. cold-pull throughput against raw ISA-L decompression of the same layers (target >= 0.85):
+   the ratio is the time ISA-L needs to inflate every layer over the time the cold pull takes,
+   i.e. how close a cold pull gets to the cost of merely decompressing its input;
+3. cached-pull throughput against Debian's nginx serving the same file (target >= 0.9);
+4. N concurrent cached downloads (target: 0 errors).
+
+Prints a Markdown section for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.services import Stack  # noqa: E402
+from tests.support.tools import DEBIAN_APP, free_port, require  # noqa: E402
+
+CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
+
+
+def curl(url: str, auth: str | None = None) -> tuple[int, float, float, int]:
+    args = [require("curl"), "-sS", "-o", "/dev/null", "-w", CURL_FORMAT]
+    if auth:
+        args += ["-u", auth]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    code, ttfb, total, size = out.split()
+    return int(code), float(ttfb), float(total), int(size)
+
+
+def isal_decompress_seconds(blobs: list[Path]) -> tuple[float, int]:
+    from isal import isal_zlib
+
+    started = time.perf_counter()
+    produced = 0
+    for path in blobs:
+        inflater = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                produced += len(inflater.decompress(chunk))
+        produced += len(inflater.flush())
+    return time.perf_counter() - started, produced
+
+
+def layer_blobs(image: Path) -> list[Path]:
+    index = json.loads((image / "index.json").read_text())
+    digest = index["manifests"][0]["digest"].split(":")[1]
+    manifest = json.loads((image / "blobs" / "sha256" / digest).read_text())
+    return [image / "blobs" / "sha256" / layer["digest"].split(":")[1] for layer in manifest["layers"]]
+
+
+def start_nginx(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+worker_processes 1;
+user root;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+    )
+    proc = subprocess.Popen([require("nginx"), "-c", str(conf), "-e", str(workdir / "err.log")])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            subprocess.run(
+                ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{port}/"], check=False
+            )
+            import socket
+
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("nginx did not start")
+
+
+async def one_download(host: str, port: int, path: str, auth: str) -> int:
+    reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+    token = base64.b64encode(auth.encode()).decode()
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Basic {token}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    got = 0
+    while got < length:
+        chunk = await reader.read(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
+    writer.close()
+    if status != 200 or got != length:
+        raise RuntimeError(f"status {status}, {got} of {length} bytes")
+    return got
+
+
+async def concurrent_downloads(host: str, port: int, path: str, auth: str, n: int):
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(one_download(host, port, path, auth) for _ in range(n)), return_exceptions=True
+    )
+    elapsed = time.perf_counter() - started
+    errors = [r for r in results if isinstance(r, BaseException)]
+    sent = sum(r for r in results if isinstance(r, int))
+    return elapsed, sent, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image", type=Path, default=DEBIAN_APP)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=100)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="qsbench-"))
+    stack = Stack(workdir / "stack", beat=False).start()
+    nginx = None
+    try:
+        stack.create_user("alice", "bench-password")
+        stack.create_org("acme", "alice")
+        stack.import_image(f"{args.image}:latest", "acme/web:v1")
+        robot, token = stack.create_robot("acme", "deployer", {"web": "read"})
+        auth = f"{robot}:{token}"
+        url = f"{stack.url}/c1/squash/acme/web/v1"
+
+        # Index the layers once (a rootfs build), as a pushed image would be by then.
+        stack.manage("prime", "acme/web:v1", "--format", "rootfs", "--wait")
+
+        cold = []
+        for _ in range(args.runs):
+            stack.manage("gc", "--max-bytes", "0")  # drops squashes, keeps layer indexes
+            cold.append(curl(url, auth))
+        assert all(c[0] == 200 for c in cold), cold
+        size = cold[0][3]
+        ttfb = statistics.median(c[1] for c in cold)
+        cold_s = statistics.median(c[2] for c in cold)
+
+        isal_runs = [isal_decompress_seconds(layer_blobs(args.image)) for _ in range(args.runs)]
+        isal_s = statistics.median(r[0] for r in isal_runs)
+        inflated = isal_runs[0][1]
+
+        cached = [curl(url, auth) for _ in range(args.runs)]
+        assert all(c[0] == 200 and c[3] == size for c in cached), cached
+        cached_s = statistics.median(c[2] for c in cached)
+
+        blobs = stack.cache_dir / "blobs"
+        nginx, nginx_port = start_nginx(blobs, workdir)
+        name = next(p.name for p in blobs.iterdir() if p.suffix == ".tar")
+        nginx_runs = [curl(f"http://127.0.0.1:{nginx_port}/{name}") for _ in range(args.runs)]
+        assert all(c[0] == 200 and c[3] == size for c in nginx_runs), nginx_runs
+        nginx_s = statistics.median(c[2] for c in nginx_runs)
+
+        elapsed, sent, errors = asyncio.run(
+            concurrent_downloads(
+                "127.0.0.1", stack.port, "/c1/squash/acme/web/v1", auth, args.concurrency
+            )
+        )
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    mb = 1e6
+    lines = [
+        "## Squash delivery",
+        "",
+        f"Command: `.venv/bin/python bench/squash_delivery.py --runs {args.runs} "
+        f"--concurrency {args.concurrency}` (image `{args.image.name}`, squashed docker archive "
+        f"{size / mb:.1f} MB; medians of {args.runs} runs; {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, uvicorn 1 process, "
+        "1 Celery worker, SQLite, loopback).",
+        "",
+        "| measure | result | target |",
+        "| --- | --- | --- |",
+        f"| time to first byte, cold pull, layers indexed | {ttfb:.3f} s | < 0.3 s |",
+        f"| cold pull | {cold_s:.2f} s ({size / cold_s / mb:.0f} MB/s) | |",
+        f"| ISA-L inflate of all layers | {isal_s:.2f} s ({inflated / isal_s / mb:.0f} MB/s "
+        f"of {inflated / mb:.0f} MB) | |",
+        f"| cold pull vs ISA-L (time ratio ISA-L/cold) | {isal_s / cold_s:.2f} | >= 0.85 |",
+        f"| cached pull (uvicorn) | {cached_s:.3f} s ({size / cached_s / mb:.0f} MB/s) | |",
+        f"| nginx, same file | {nginx_s:.3f} s ({size / nginx_s / mb:.0f} MB/s) | |",
+        f"| cached vs nginx (throughput ratio) | {nginx_s / cached_s:.2f} | >= 0.9 |",
+        f"| {args.concurrency} concurrent cached downloads | {len(errors)} errors, "
+        f"{elapsed:.1f} s, {sent / elapsed / mb:.0f} MB/s total | 0 errors |",
+        "",
+    ]
+    if errors:
+        lines.append(f"First error: `{errors[0]!r}`")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

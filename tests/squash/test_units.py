@@ -1,0 +1,206 @@
+"""Unit tests of squash delivery on the pytest-django database, without servers."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from quaysquash.accounts.models import Namespace
+from quaysquash.registry import mediatypes
+from quaysquash.registry.importer import import_image
+from quaysquash.registry.models import Blob, Manifest, ManifestChild
+from quaysquash.squash import build, cache, eviction
+from quaysquash.squash.delivery import _if_range_ok, parse_range
+from quaysquash.squash.models import SquashedImage
+from quaysquash.squash.resolve import SquashHTTPError, choose_platform
+
+from .images import layer_digests, make_layout
+
+
+def test_it_parses_single_byte_ranges():
+    assert parse_range("bytes=0-99", 1000) == (0, 100)
+    assert parse_range("bytes=500-", 1000) == (500, 1000)
+    assert parse_range("bytes=-100", 1000) == (900, 1000)
+    assert parse_range("bytes=900-5000", 1000) == (900, 1000)
+    assert parse_range("bytes=0-1,5-6", 1000) is None  # multi-range: whole body instead
+    assert parse_range("items=0-1", 1000) is None
+    with pytest.raises(SquashHTTPError) as err:
+        parse_range("bytes=1000-", 1000)
+    assert err.value.status == 416
+
+
+def test_it_honours_if_range_only_for_the_same_copy():
+    assert _if_range_ok("", '"sha256:a"', 100)
+    assert _if_range_ok('"sha256:a"', '"sha256:a"', 100)
+    assert not _if_range_ok('"sha256:b"', '"sha256:a"', 100)
+    assert _if_range_ok("Thu, 01 Jan 1970 00:01:40 GMT", '"x"', 100)
+    assert not _if_range_ok("Thu, 01 Jan 1970 00:01:39 GMT", '"x"', 100)
+
+
+@pytest.fixture
+def squash_dirs(settings, tmp_path):
+    settings.QS_STORAGE_ROOT = tmp_path / "storage"
+    settings.QS_SQUASH_CACHE_DIR = tmp_path / "cache"
+    build._INDEXES.clear()
+    return tmp_path
+
+
+@pytest.fixture
+def tiny(db, squash_dirs):
+    Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
+    layout = make_layout(squash_dirs / "layout", [{"a.txt": b"a\n"}, {"b.txt": b"b\n"}])
+    tag = import_image(f"{layout}:latest", "acme/tiny:v1")
+    return tag, layout
+
+
+def _key(tag, fmt: str = "docker") -> cache.Key:
+    return cache.Key(tag.repository, tag.manifest.digest, "linux/amd64", fmt, "none")
+
+
+def test_it_creates_one_build_per_key_and_enqueues_once(tiny, django_capture_on_commit_callbacks):
+    tag, _ = tiny
+    with django_capture_on_commit_callbacks() as callbacks:
+        first, started = cache.ensure_build(_key(tag), tag.manifest, "h/acme/tiny:v1")
+        again, started_again = cache.ensure_build(_key(tag), tag.manifest, "h/acme/tiny:v1")
+    assert (started, started_again) == (True, False)
+    assert first.pk == again.pk
+    assert len(callbacks) == 1
+
+
+def test_it_restarts_a_failed_build_exactly_once(tiny, django_capture_on_commit_callbacks):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    SquashedImage.objects.filter(pk=image.pk).update(state="failed", error="boom")
+    image.refresh_from_db()
+    snapshot = SquashedImage.objects.get(pk=image.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert cache.restart(image) is True
+        assert cache.restart(snapshot) is False  # a concurrent caller saw the same attempt
+    assert len(callbacks) == 1
+    image.refresh_from_db()
+    assert (image.state, image.attempt, image.error) == ("building", 2, "")
+
+
+def test_it_treats_a_silent_builder_as_dead(tiny, settings):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    assert not image.is_stale  # queued, within the queue timeout
+    long_ago = timezone.now() - timedelta(seconds=settings.QS_SQUASH_STALE_SECONDS + 1)
+    SquashedImage.objects.filter(pk=image.pk).update(task_id="t1", heartbeat=long_ago)
+    image.refresh_from_db()
+    assert image.is_stale
+    _, started = cache.ensure_build(_key(tag), tag.manifest, None)
+    assert started
+
+
+def test_it_lets_a_redelivered_task_take_over_but_not_a_duplicate(tiny):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    assert build.claim(image.pk, "task-1") is not None
+    assert build.claim(image.pk, "task-2") is None  # task-1 is alive (fresh heartbeat)
+    assert build.claim(image.pk, "task-1") is not None  # its own redelivered message
+
+
+def test_it_builds_in_process_and_publishes_atomically(tiny, squash_dirs):
+    tag, layout = tiny
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, "h/acme/tiny:v1")
+    assert build.build(image.pk, "task-1") == "ready"
+    image.refresh_from_db()
+    final = cache.cache_dir() / image.file_name
+    data = final.read_bytes()
+    assert image.state == "ready" and image.size == len(data) == image.bytes_written
+    assert image.sha256 == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert list((cache.cache_dir() / "partial").iterdir()) == []
+    for digest in layer_digests(layout):
+        assert cache.index_path(digest).is_file()
+    assert build.build(image.pk, "task-2") == "skipped"  # already ready
+
+
+def test_it_fails_the_row_and_removes_the_partial_on_a_corrupt_layer(tiny, squash_dirs):
+    tag, layout = tiny
+    from quaysquash.registry.storage import get_storage
+
+    blob = get_storage().blob_path(layer_digests(layout)[0])
+    blob.write_bytes(b"not gzip at all")
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    assert build.build(image.pk, "task-1") == "failed"
+    image.refresh_from_db()
+    assert image.state == "failed"
+    assert layer_digests(layout)[0] in image.error
+    assert list((cache.cache_dir() / "partial").iterdir()) == []
+
+
+def test_it_evicts_least_recently_used_first_and_never_one_being_read(tiny, squash_dirs):
+    tag, _ = tiny
+    images = []
+    for fmt in ("docker", "oci", "rootfs"):
+        image, _ = cache.ensure_build(_key(tag, fmt), tag.manifest, None)
+        assert build.build(image.pk, f"t-{fmt}") == "ready"
+        images.append(image)
+    now = timezone.now()
+    for age, image in zip((30, 20, 10), images, strict=True):
+        SquashedImage.objects.filter(pk=image.pk).update(last_accessed=now - timedelta(minutes=age))
+    docker, oci, rootfs = (SquashedImage.objects.get(pk=i.pk) for i in images)
+    reader = cache.open_for_reading(cache.cache_dir() / docker.file_name)  # oldest, but in use
+    try:
+        budget = rootfs.size + docker.size
+        result = eviction.collect(budget)
+    finally:
+        reader.close()
+    assert result["in_use_skipped"] == 1 and result["evicted"] == 1
+    remaining = set(SquashedImage.objects.values_list("format", flat=True))
+    assert remaining == {"docker", "rootfs"}  # oci went: the oldest one not being read
+    assert not (cache.cache_dir() / oci.file_name).exists()
+
+
+def _index(db_repo, platforms: list[str]) -> Manifest:
+    config = Blob.objects.create(digest="sha256:" + "c" * 64, size=2)
+    parent = Manifest.objects.create(
+        repository=db_repo, digest="sha256:" + "0" * 64, media_type=mediatypes.OCI_INDEX, raw=b"{}"
+    )
+    for i, platform in enumerate(platforms):
+        os_, arch, *variant = platform.split("/")
+        child = Manifest.objects.create(
+            repository=db_repo,
+            digest=f"sha256:{i + 1:064x}",
+            media_type=mediatypes.OCI_MANIFEST,
+            raw=b"{}",
+            config_blob=config,
+        )
+        ManifestChild.objects.create(
+            parent=parent,
+            child=child,
+            position=i,
+            os=os_,
+            architecture=arch,
+            variant=variant[0] if variant else "",
+        )
+    return parent
+
+
+def test_it_picks_linux_amd64_from_an_index_by_default(tiny):
+    tag, _ = tiny
+    parent = _index(tag.repository, ["linux/arm64/v8", "linux/amd64"])
+    assert choose_platform(parent, None)[1] == "linux/amd64"
+    assert choose_platform(parent, "linux/arm64")[1] == "linux/arm64/v8"
+    with pytest.raises(SquashHTTPError) as err:
+        choose_platform(parent, "linux/s390x")
+    assert err.value.status == 404
+    assert err.value.detail == {"available": ["linux/arm64/v8", "linux/amd64"]}
+
+
+def test_it_needs_a_platform_when_an_index_has_no_default(tiny):
+    tag, _ = tiny
+    parent = _index(tag.repository, ["linux/arm64", "linux/ppc64le"])
+    with pytest.raises(SquashHTTPError) as err:
+        choose_platform(parent, None)
+    assert "linux/arm64, linux/ppc64le" in str(err.value)
+
+
+def test_it_takes_the_only_platform_of_an_index(tiny):
+    tag, _ = tiny
+    parent = _index(tag.repository, ["linux/arm64"])
+    assert choose_platform(parent, None)[1] == "linux/arm64"
