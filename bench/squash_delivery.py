@@ -67,7 +67,9 @@ def layer_blobs(image: Path) -> list[Path]:
     index = json.loads((image / "index.json").read_text())
     digest = index["manifests"][0]["digest"].split(":")[1]
     manifest = json.loads((image / "blobs" / "sha256" / digest).read_text())
-    return [image / "blobs" / "sha256" / layer["digest"].split(":")[1] for layer in manifest["layers"]]
+    return [
+        image / "blobs" / "sha256" / layer["digest"].split(":")[1] for layer in manifest["layers"]
+    ]
 
 
 def start_nginx(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
