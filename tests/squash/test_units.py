@@ -204,3 +204,54 @@ def test_it_takes_the_only_platform_of_an_index(tiny):
     tag, _ = tiny
     parent = _index(tag.repository, ["linux/arm64"])
     assert choose_platform(parent, None)[1] == "linux/arm64"
+
+
+@pytest.fixture
+def robot_auth(tiny):
+    from quaysquash.accounts.models import RepositoryPermission, RobotAccount
+
+    tag, _ = tiny
+    robot = RobotAccount(namespace=tag.repository.namespace, short_name="deployer")
+    robot.save()
+    RepositoryPermission.objects.create(repository=tag.repository, robot=robot, role="read")
+    import base64
+
+    token = base64.b64encode(f"{robot.full_name}:{robot.token}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def test_it_hands_a_cached_squash_to_nginx_when_configured(tiny, robot_auth, client, settings):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    assert build.build(image.pk, "t") == "ready"
+    image.refresh_from_db()
+    settings.QS_SQUASH_X_ACCEL_PREFIX = "/_squash/"
+    response = client.get("/c1/squash/acme/tiny/v1", **robot_auth)
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/_squash/{image.file_name}"
+    assert response["ETag"] == f'"{image.sha256}"'
+    assert response.content == b""
+
+
+def test_it_reports_the_state_of_a_key(tiny, robot_auth, client):
+    url = "/api/v1/repository/acme/tiny/tag/v1/squash?format=oci"
+    assert client.get(url, **robot_auth).json()["state"] == "missing"
+    tag, _ = tiny
+    image, _ = cache.ensure_build(_key(tag, "oci"), tag.manifest, None)
+    body = client.get(url, **robot_auth).json()
+    assert (body["state"], body["size"], body["bytes_written"]) == ("building", None, 0)
+    assert build.build(image.pk, "t") == "ready"
+    body = client.get(url, **robot_auth).json()
+    assert body["state"] == "ready" and body["bytes_written"] == body["size"] > 0
+
+
+def test_it_requires_a_csrf_token_for_session_priming(tiny, settings):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("root", password="pw-secret-1")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    url = "/api/v1/repository/acme/tiny/tag/v1/squash"
+    assert browser.post(url).status_code == 403
+    assert browser.get(url).status_code == 200
