@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from quaysquash.registry.storage import get_storage
@@ -144,10 +144,17 @@ def claim(image_id: int, task_id: str) -> SquashedImage | None:
         return None
     stale = timezone.now() - timedelta(seconds=settings.QS_SQUASH_STALE_SECONDS)
     claimable = Q(task_id="") | Q(task_id=task_id) | Q(heartbeat__lt=stale)
+    fields: dict = {"task_id": task_id, "heartbeat": timezone.now(), "bytes_written": 0}
+    if image.task_id:
+        # Taking over from a dead run: a new attempt (and partial name), so that requests
+        # following the dead run's bytes are cut rather than fed a second copy.
+        fields.update(attempt=F("attempt") + 1, size=None, partial_name="")
     won = (
-        SquashedImage.objects.filter(claimable, pk=image_id, attempt=image.attempt)
+        SquashedImage.objects.filter(
+            claimable, pk=image_id, attempt=image.attempt, task_id=image.task_id
+        )
         .filter(state=SquashedImage.State.BUILDING)
-        .update(task_id=task_id, heartbeat=timezone.now(), bytes_written=0)
+        .update(**fields)
     )
     if not won:
         return None

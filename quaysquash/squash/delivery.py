@@ -127,6 +127,8 @@ def serve_cached(request, target: Target, image: SquashedImage, started: float) 
 
     if settings.QS_SQUASH_X_ACCEL_PREFIX:
         # nginx serves the bytes (sendfile, Range); we only authorise and name them.
+        if not (cache.cache_dir() / image.file_name).is_file():
+            raise FileNotFoundError(image.file_name)  # evicted meanwhile: caller rebuilds
         response = HttpResponse()
         _common_headers(response, target, image)
         response["X-Accel-Redirect"] = (

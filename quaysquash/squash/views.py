@@ -44,8 +44,15 @@ async def pull(
         return SquashHTTPError(405, "UNSUPPORTED", "method not allowed").response()
     try:
         target, image = await sync_to_async(_prepare)(request, repository, tag, digest)
+    except SquashHTTPError as err:
+        return err.response()
+    try:
         return await _deliver(request, target, image, started)
     except SquashHTTPError as err:
+        # The caller could read the image but we could not deliver it (a failed build): that
+        # is a pull attempt worth auditing, unlike a refused or unknown name.
+        source = "cache" if image.state == SquashedImage.State.READY else "build"
+        delivery.record_pull(target, request, started, source=source, status=err.status)
         return err.response()
 
 

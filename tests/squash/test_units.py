@@ -101,7 +101,9 @@ def test_it_lets_a_redelivered_task_take_over_but_not_a_duplicate(tiny):
     image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
     assert build.claim(image.pk, "task-1") is not None
     assert build.claim(image.pk, "task-2") is None  # task-1 is alive (fresh heartbeat)
-    assert build.claim(image.pk, "task-1") is not None  # its own redelivered message
+    taken = build.claim(image.pk, "task-1")  # its own message, redelivered: the run died
+    assert taken is not None
+    assert taken.attempt == 2  # a new attempt: followers of the dead run are cut
 
 
 def test_it_builds_in_process_and_publishes_atomically(tiny, squash_dirs):
