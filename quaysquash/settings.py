@@ -195,6 +195,8 @@ QS_SQUASH_STALE_SECONDS = float(os.getenv("QS_SQUASH_STALE_SECONDS", "10"))
 QS_SQUASH_QUEUE_TIMEOUT_SECONDS = float(os.getenv("QS_SQUASH_QUEUE_TIMEOUT_SECONDS", "300"))
 # Bytes per read when streaming a squash to a client.
 QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
+# Cap on how fast one build writes (bytes/s, 0 = unlimited): spares the disk of a busy host.
+QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND = envint("QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND", "0")
 CELERY_BEAT_SCHEDULE = {
     "squash-evict-cache": {
         "task": "quaysquash.squash.tasks.evict_cache",
