@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Push and pull debian-app with ``skopeo copy``: quaysquash's registry vs the CNCF reference.
 
-Both registries run on loopback in the same run, on the same disk: quaysquash as in production
-(uvicorn serving the ASGI app, with its Celery worker and Redis, via the test ``Stack``), the
-reference as Debian's ``docker-registry`` with filesystem storage in a temp dir. Each
+All registries run on loopback in the same run, on the same disk: quaysquash as in production
+(uvicorn serving the ASGI app, with its Celery worker and Redis, via the test ``Stack``), twice:
+with ``quaysquash.asgi`` and with the registry's streaming handler ``quaysquash.registry.asgi``;
+the reference as Debian's ``docker-registry`` with filesystem storage in a temp dir. Each
 repetition pushes to a new repository (nothing to deduplicate) and pulls into a new OCI layout,
 with a fresh skopeo blob cache so no client-side mount shortcuts apply. quaysquash is pushed to
 with robot credentials (the token flow included); the reference runs without auth.
@@ -132,91 +133,108 @@ def write_docs(text: str) -> None:
     DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
 
 
+PRODUCTION_APP = "quaysquash.asgi:application"
+STREAMING_APP = "quaysquash.registry.asgi:application"
+
+
+def start_quaysquash(workdir: Path, app: str, reps: int) -> tuple[Stack, str]:
+    """A stack serving ``app`` with repositories app0..N and a robot allowed to push them."""
+    from quaysquash.core import processes
+
+    production = processes.web_command
+
+    def web_command(**kwargs):
+        return [app if c == PRODUCTION_APP else c for c in production(**kwargs)]
+
+    processes.web_command = web_command
+    try:
+        stack = Stack(workdir).start()
+    finally:
+        processes.web_command = production
+    stack.create_user("bench", "bench-password-1")
+    stack.create_org("benchorg", "bench")
+    # CI pushes with a robot; robots write only to repositories that exist.
+    stack.python(
+        "from quaysquash.accounts.models import Namespace, Repository\n"
+        "ns = Namespace.objects.get(name='benchorg')\n"
+        f"for i in range({reps}): Repository.objects.create(namespace=ns, name=f'app{{i}}')\n"
+    )
+    robot, token = stack.create_robot("benchorg", "ci", {f"app{i}": "write" for i in range(reps)})
+    return stack, f"creds={robot}:{token}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument(
-        "--app",
-        default="",
-        help="serve this ASGI application instead of the one `manage.py serve` runs "
-        "(e.g. quaysquash.registry.asgi:application)",
-    )
     args = parser.parse_args()
-    if args.app:
-        from quaysquash.core import processes
-
-        production = processes.web_command
-
-        def web_command(**kwargs):
-            return [args.app if "asgi:application" in c else c for c in production(**kwargs)]
-
-        processes.web_command = web_command
     if not (DEBIAN_APP / "index.json").exists():
         sys.exit(f"missing test image {DEBIAN_APP}")
     size = sum(f.stat().st_size for f in (DEBIAN_APP / "blobs").rglob("*") if f.is_file())
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-"))
-    stack = reference = None
+    stacks: dict[str, tuple[Stack, str]] = {}
+    reference = None
+    # name -> (host, credentials, repository namespace)
+    targets: dict[str, tuple[str, list[str], str]] = {}
     try:
-        stack = Stack(workdir / "stack").start()
-        stack.create_user("bench", "bench-password-1")
-        stack.create_org("benchorg", "bench")
-        # CI pushes with a robot; robots write only to existing repositories.
-        stack.python(
-            "from quaysquash.accounts.models import Namespace, Repository\n"
-            "ns = Namespace.objects.get(name='benchorg')\n"
-            f"for i in range({args.reps}): Repository.objects.create(namespace=ns, name=f'app{{i}}')\n"
-        )
-        robot, token = stack.create_robot(
-            "benchorg", "ci", {f"app{i}": "write" for i in range(args.reps)}
-        )
+        for name, app in (("quaysquash", PRODUCTION_APP), ("quaysquash-streaming", STREAMING_APP)):
+            stack, creds = start_quaysquash(workdir / name, app, args.reps)
+            stacks[name] = (stack, creds)
+            targets[name] = (stack.host, [creds], "benchorg")
         reference = ReferenceRegistry(workdir / "reference").start()
+        targets["reference"] = (reference.host, [], "bench")
         scratch = workdir / "scratch"
         scratch.mkdir()
-        results: dict[str, dict[str, list[float]]] = {
-            "quaysquash": {"push": [], "pull": []},
-            "reference": {"push": [], "pull": []},
-        }
+        results = {name: {"push": [], "pull": []} for name in targets}
+        names = list(targets)
         for rep in range(args.reps):
-            # Alternate who goes first so page-cache warmth does not favour one side.
-            order = ["quaysquash", "reference"] if rep % 2 == 0 else ["reference", "quaysquash"]
+            # Rotate who goes first so page-cache warmth and load spikes spread evenly.
+            order = names[rep % len(names) :] + names[: rep % len(names)]
             for name in order:
-                if name == "quaysquash":
-                    creds = [f"creds={robot}:{token}"]
-                    push, pull = one_round(stack.host, creds, f"benchorg/app{rep}", scratch)
-                else:
-                    push, pull = one_round(reference.host, [], f"bench/app{rep}", scratch)
+                host, creds, namespace = targets[name]
+                push, pull = one_round(host, creds, f"{namespace}/app{rep}", scratch)
                 results[name]["push"].append(push)
                 results[name]["pull"].append(pull)
-                print(f"rep {rep} {name:10s} push {push:6.2f}s pull {pull:6.2f}s", flush=True)
+                print(f"rep {rep} {name:20s} push {push:6.2f}s pull {pull:6.2f}s", flush=True)
     finally:
         if reference is not None:
             reference.stop()
-        if stack is not None:
+        for stack, _ in stacks.values():
             stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
-    ratio = {k: med["quaysquash"][k] / med["reference"][k] for k in ("push", "pull")}
+    ref = med["reference"]
+    load = os.getloadavg()[0]
+    rows = []
+    for name, label in (
+        ("quaysquash", f"quaysquash, `{PRODUCTION_APP}`"),
+        ("quaysquash-streaming", f"quaysquash, `{STREAMING_APP}`"),
+        ("reference", "reference `docker-registry`"),
+    ):
+        m = med[name]
+        rows.append(
+            f"| {label} | {m['push']:.2f} s | {m['push'] / ref['push']:.2f}× "
+            f"| {m['pull']:.2f} s | {m['pull'] / ref['pull']:.2f}× |"
+        )
     mib = size / 1024 / 1024
     table = (
         f"{SECTION}\n\n"
-        f"`skopeo copy` of debian-app ({mib:.0f} MiB in 5 layers + config) into and out of "
-        "each registry on loopback, median of "
-        f"{args.reps} repetitions, each to a new repository with skopeo's blob cache emptied (no mounts). quaysquash "
-        "runs as in production (uvicorn, 1 worker, with Celery and Redis beside it) and is "
-        "pushed to and pulled from with a robot's credentials through the bearer-token flow; "
-        "the reference is Debian's "
-        "`docker-registry` (distribution 2.8, filesystem storage, no auth). "
-        "Target: quaysquash ≤ 1.3× the reference.\n\n"
-        "| | quaysquash | reference | ratio |\n|---|---|---|---|\n"
-        f"| push | {med['quaysquash']['push']:.2f} s | {med['reference']['push']:.2f} s "
-        f"| {ratio['push']:.2f}× |\n"
-        f"| pull | {med['quaysquash']['pull']:.2f} s | {med['reference']['pull']:.2f} s "
-        f"| {ratio['pull']:.2f}× |\n\n"
-        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-        f"measured {time.strftime('%Y-%m-%d')}. Command:\n\n```\n{COMMAND}\n```\n"
+        f"`skopeo copy` of debian-app ({mib:.0f} MiB: 5 layers and a config) into and out of "
+        f"each registry on loopback; median of {args.reps} repetitions, each to a new repository "
+        "with skopeo's blob cache emptied (so every blob is really uploaded), pulling into a new "
+        "OCI layout. quaysquash runs as `manage.py serve` runs it (uvicorn with httptools and "
+        "uvloop, 1 worker; Celery and Redis beside it) and is used with a robot's credentials "
+        "through the bearer-token flow, once with the stock Django ASGI handler and once with "
+        "the registry's streaming handler (docs/registry.md, Uploads). The reference is Debian's "
+        "`docker-registry` (distribution 2.8, filesystem storage, no auth). Target: quaysquash "
+        "≤ 1.3× the reference.\n\n"
+        "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + f"\n\nMachine: {os.cpu_count()} cores (shared: 1-minute load average {load:.1f} at the "
+        f"end of the run), {platform.system()} {platform.release()}; measured "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n```\n{COMMAND}\n```\n"
     )
     print()
     print(table)
