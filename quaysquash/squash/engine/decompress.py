@@ -138,7 +138,10 @@ class LayerStream:
         self._blob_hasher = hashlib.sha256() if verify_digest else None
         self._blob = _BlobReader(self._raw, head, self._blob_hasher)
         if self.compression == "gzip":
-            self._dec = igzip.GzipFile(fileobj=self._blob, mode="rb")
+            source = self._blob
+            if not verify_digest and _rewinds(self._raw):
+                source = self._raw  # no Python layer between ISA-L and the file
+            self._dec = igzip.GzipFile(fileobj=source, mode="rb")
         elif self.compression == "zstd":
             self._dec = _ZstdReader(self._blob)
         else:
@@ -214,33 +217,56 @@ class LayerStream:
                 return self.read_block_or_eof()
         return self.read_exact(512)
 
-    def chunks(self, n: int) -> Iterator[bytes]:
-        """The next ``n`` bytes as a sequence of chunks (fresh bytes objects)."""
+    def chunks(self, n: int) -> Iterator[bytes | memoryview]:
+        """The next ``n`` bytes as a sequence of chunks: bytes or read-only views of immutable
+        bytes, so they stay valid after the stream moves on (no copies)."""
         avail = len(self._buf) - self._bufpos
         if avail:
             take = min(avail, n)
-            yield self._buf[self._bufpos : self._bufpos + take]
+            if take == len(self._buf):
+                yield self._buf
+            else:
+                yield memoryview(self._buf)[self._bufpos : self._bufpos + take]
             self._bufpos += take
             self.pos += take
             n -= take
         while n > 0:
-            chunk = self._fill(min(CHUNK, n) if n >= 65536 else CHUNK)
+            chunk = self._fill(CHUNK)
             if not chunk:
                 raise self._truncated()
             if len(chunk) > n:
                 self._buf = chunk
                 self._bufpos = n
-                chunk = chunk[:n]
-            else:
-                self._buf = b""
-                self._bufpos = 0
+                self.pos += n
+                yield memoryview(chunk)[:n]
+                return
+            self._buf = b""
+            self._bufpos = 0
             self.pos += len(chunk)
             n -= len(chunk)
             yield chunk
 
     def skip(self, n: int) -> None:
-        for _ in self.chunks(n):
-            pass
+        avail = len(self._buf) - self._bufpos
+        if n <= avail:
+            self._bufpos += n
+            self.pos += n
+            return
+        self.pos += avail
+        n -= avail
+        self._buf = b""
+        self._bufpos = 0
+        while n > 0:
+            chunk = self._fill(CHUNK)
+            if not chunk:
+                raise self._truncated()
+            if len(chunk) > n:
+                self._buf = chunk
+                self._bufpos = n
+                self.pos += n
+                return
+            self.pos += len(chunk)
+            n -= len(chunk)
 
     def skip_to(self, offset: int) -> None:
         if offset < self.pos:
@@ -293,6 +319,16 @@ class LayerStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _rewinds(raw) -> bool:
+    try:
+        if raw.seekable():
+            raw.seek(0)
+            return True
+    except (AttributeError, OSError, ValueError):
+        pass
+    return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -56,7 +56,25 @@ class _Section:
     def __init__(self, path: str, offset: int, size: int) -> None:
         self._file = open(path, "rb")
         self._file.seek(offset)
+        self._offset = offset
+        self._size = size
         self._left = size
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 1:
+            pos += self._size - self._left
+        elif whence == 2:
+            pos += self._size
+        pos = max(0, min(pos, self._size))
+        self._file.seek(self._offset + pos)
+        self._left = self._size - pos
+        return pos
+
+    def tell(self) -> int:
+        return self._size - self._left
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0 or n > self._left:
