@@ -163,6 +163,16 @@ def test_it_writes_link_targets_before_links_across_layers(tmp_path):
     assert tree["a/l"][6] == ("a/l", "z/t")
 
 
+def test_it_links_to_a_lower_file_its_own_layer_deletes(tmp_path):
+    l1 = layer(E("t", data=b"lower content"))
+    l2 = layer(E("h", "hardlink", link="t"), E(".wh.t"))
+    out, _, _ = squash([l1, l2])
+    check_structure(out)
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        assert tar.getnames() == ["h"]
+        assert tar.extractfile("h").read() == b"lower content"
+
+
 def test_it_rejects_a_hardlink_to_nothing():
     l1 = layer(E("l", "hardlink", link="missing"))
     with pytest.raises(SquashError, match="hardlink"):

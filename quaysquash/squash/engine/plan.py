@@ -56,11 +56,13 @@ def merge(indexes: Sequence[LayerIndex]) -> dict[bytes, _Node]:
     nodes: dict[bytes, _Node] = {}
     children: dict[bytes, set[bytes]] = {}
 
-    def remove(path: bytes) -> None:
+    def remove(path: bytes, record: dict[bytes, _Node] | None = None) -> None:
         stack = [path]
         while stack:
             q = stack.pop()
-            nodes.pop(q, None)
+            gone = nodes.pop(q, None)
+            if record is not None and gone is not None:
+                record[q] = gone
             kids = children.pop(q, None)
             if kids:
                 stack.extend(kids)
@@ -83,14 +85,16 @@ def merge(indexes: Sequence[LayerIndex]) -> dict[bytes, _Node]:
         kinds = idx.kinds
         paths = idx.paths
         # Whiteouts and opaque markers hide lower entries only, wherever they stand in the tar.
+        # What they hide stays known for this layer: its hardlinks may still name it.
+        hidden: dict[bytes, _Node] = {}
         for i, kind in enumerate(kinds):
             if kind == tf.WHITEOUT:
-                remove(paths[i])
+                remove(paths[i], hidden)
             elif kind == tf.OPAQUE:
                 kids = children.get(paths[i])
                 if kids:
                     for child in list(kids):
-                        remove(child)
+                        remove(child, hidden)
         for i, kind in enumerate(kinds):
             if kind == tf.WHITEOUT or kind == tf.OPAQUE:
                 continue
@@ -106,7 +110,7 @@ def merge(indexes: Sequence[LayerIndex]) -> dict[bytes, _Node]:
                 continue
             node = _Node(kind, layer, i)
             if kind == tf.LNK:
-                target = nodes.get(idx.links[i])
+                target = nodes.get(idx.links[i]) or hidden.get(idx.links[i])
                 if target is None or target.kind == tf.DIR:
                     raise LayerCorruptError(
                         idx.digest,
