@@ -18,7 +18,7 @@ from quaysquash.squash.engine import (
 )
 from quaysquash.squash.engine import tarformat as tf
 
-from .layerkit import CONFIG, E, decompress, digest_of, inputs, layer
+from .layerkit import CONFIG, E, compress, decompress, digest_of, inputs, layer
 
 
 def index_of(blob: bytes, digest: str | None = None) -> LayerIndex:
@@ -128,3 +128,12 @@ def test_it_fails_the_squash_when_a_blob_changed_after_indexing():
     with pytest.raises(LayerCorruptError) as err:
         write_squash(plan, io.BytesIO())
     assert good.digest in str(err.value)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_it_reads_layers_made_of_several_compressed_members(compression):
+    raw = layer(E("a", data=b"1" * 3000), E("b", data=b"2" * 3000))
+    blob = compress(raw[:2048], compression) + compress(raw[2048:], compression)
+    idx = index_of(blob)
+    assert idx.paths == [b"a", b"b"] and idx.tar_size == len(raw)
+    assert idx.diff_id == "sha256:" + hashlib.sha256(raw).hexdigest()
