@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -456,19 +456,22 @@ class PermissionListView(APIView):
 class PermissionView(APIView):
     """One principal's role on a repository (Quay: /permissions/user/<name>, /robot/<short>)."""
 
-    def _target(self, repository: Repository, kind: str, name: str) -> Q:
+    def _target(self, repository: Repository, kind: str, name: str) -> dict:
+        """The permission row's principal field, e.g. ``{"robot": <RobotAccount>}``."""
         if kind == "robot":
-            short = name.split("+", 1)[1] if "+" in name else name
-            robot = access.robot_or_404(repository.namespace, short)
-            return Q(robot=robot)
-        return Q(user=_user_or_400(name))
+            ns, sep, short = name.rpartition("+")
+            if sep and ns != repository.namespace.name:
+                # Quay only grants a namespace's own robots on its repositories.
+                raise Http404("robot not found")
+            return {"robot": access.robot_or_404(repository.namespace, short)}
+        return {"user": _user_or_400(name)}
 
     @extend_schema(operation_id="getRepoPermission", responses={200: dict})
     def get(self, request: Request, ns: str, repo: str, kind: str, name: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         perm = (
             RepositoryPermission.objects.filter(repository=repository)
-            .filter(self._target(repository, kind, name))
+            .filter(**self._target(repository, kind, name))
             .select_related("robot__namespace", "user")
             .first()
         )
@@ -485,10 +488,9 @@ class PermissionView(APIView):
         body.is_valid(raise_exception=True)
         target = self._target(repository, kind, name)
         with transaction.atomic():
-            perm = RepositoryPermission.objects.filter(repository=repository).filter(target).first()
+            perm = RepositoryPermission.objects.filter(repository=repository, **target).first()
             if perm is None:
-                who = target.children[0]
-                perm = RepositoryPermission(repository=repository, **{who[0]: who[1]})
+                perm = RepositoryPermission(repository=repository, **target)
             perm.role = body.validated_data["role"]
             perm.save()
         return Response(_permission_json(perm))
@@ -498,7 +500,7 @@ class PermissionView(APIView):
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
         deleted, _ = (
             RepositoryPermission.objects.filter(repository=repository)
-            .filter(self._target(repository, kind, name))
+            .filter(**self._target(repository, kind, name))
             .delete()
         )
         if not deleted:
