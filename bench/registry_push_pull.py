@@ -39,7 +39,7 @@ from tests.support.tools import DEBIAN_APP, free_port  # noqa: E402
 DOCS = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION = "## Registry push/pull"
 CACHE_DIR = Path("/var/lib/containers/cache")
-COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps 5 --write-docs"
+COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps {reps} --write-docs"
 
 
 class ReferenceRegistry:
@@ -234,7 +234,7 @@ def main() -> None:
         + "\n".join(rows)
         + f"\n\nMachine: {os.cpu_count()} cores (shared: 1-minute load average {load:.1f} at the "
         f"end of the run), {platform.system()} {platform.release()}; measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n```\n{COMMAND}\n```\n"
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n```\n{COMMAND.format(reps=args.reps)}\n```\n"
     )
     print()
     print(table)

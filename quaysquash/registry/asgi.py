@@ -30,8 +30,11 @@ _streaming = contextvars.ContextVar("registry_upload_scope", default=False)
 
 class RegistryASGIHandler(ASGIHandler):
     async def handle(self, scope, receive, send):
-        streaming = scope.get("method") in ("PATCH", "PUT", "POST") and bool(
-            UPLOAD_PATH_RE.match(scope.get("path", ""))
+        streaming = (
+            scope.get("method") in ("PATCH", "PUT", "POST")
+            and bool(UPLOAD_PATH_RE.match(scope.get("path", "")))
+            # An empty body (starting a session, a PUT after the last PATCH) needs no file.
+            and (b"content-length", b"0") not in scope.get("headers", ())
         )
         token = _streaming.set(streaming)
         try:

@@ -20,10 +20,10 @@ def _write_blob(layout: Path, data: bytes) -> dict:
     return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
-def _layer(text: str) -> tuple[bytes, str]:
+def _layer(text: str, payload: bytes = b"") -> tuple[bytes, str]:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = text.encode()
+        data = text.encode() + payload
         info = tarfile.TarInfo("hello.txt")
         info.size = len(data)
         info.mtime = 0
@@ -32,8 +32,11 @@ def _layer(text: str) -> tuple[bytes, str]:
     return gzip.compress(raw, mtime=0), "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def multi_platform_layout(layout: Path, platforms=(("linux", "amd64"), ("linux", "arm64"))):
-    """Write an OCI layout whose ``latest`` is an index of one tiny image per platform.
+def multi_platform_layout(
+    layout: Path, platforms=(("linux", "amd64"), ("linux", "arm64")), payload: bytes = b""
+):
+    """Write an OCI layout whose ``latest`` is an index of one tiny image per platform
+    (each layer carrying ``payload`` too, to make it as large as wanted).
 
     Returns the index bytes (what the registry must hand back unchanged).
     """
@@ -41,7 +44,7 @@ def multi_platform_layout(layout: Path, platforms=(("linux", "amd64"), ("linux",
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     children = []
     for os_name, arch in platforms:
-        layer, diff_id = _layer(f"hello from {os_name}/{arch}\n")
+        layer, diff_id = _layer(f"hello from {os_name}/{arch}\n", payload)
         layer_desc = _write_blob(layout, layer)
         config = json.dumps(
             {

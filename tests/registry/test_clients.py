@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.tools import require, require_debian_app
+from tests.support.tools import REPO_ROOT, free_port, require, require_debian_app
 
 from .ocilayout import multi_platform_layout
 
@@ -263,3 +264,52 @@ def test_it_pushes_and_pulls_an_artifact_with_oras(live, tmp_path, monkeypatch):
     assert [Path(f).read_text() for f in files] == ["release notes\n"]
     manifest = client.get_manifest(ref)
     assert manifest["layers"][0]["annotations"]["org.opencontainers.image.title"] == "notes.txt"
+
+
+@pytest.fixture(scope="module")
+def streaming_host(live):
+    """A second web server on the stack's database and storage, serving the registry's
+    streaming ASGI handler (``quaysquash.registry.asgi``) with the production command line."""
+    from quaysquash.core import processes
+
+    port = free_port()
+    command = [
+        "quaysquash.registry.asgi:application" if c == "quaysquash.asgi:application" else c
+        for c in processes.web_command(port=port, access_log=True)
+    ]
+    log = live.workdir / "streaming-web.log"
+    child = processes.Child(
+        "streaming-web", command, env=live.stack.env, cwd=REPO_ROOT, log=log
+    ).start()
+    try:
+        processes.wait_until(
+            lambda: processes.http_ok(f"http://127.0.0.1:{port}{processes.HEALTH_PATH}"),
+            timeout=60,
+            alive=[child],
+            what="the streaming web server",
+        )
+        yield f"127.0.0.1:{port}", log
+    finally:
+        child.stop(timeout=15)
+
+
+def test_it_round_trips_through_the_streaming_upload_handler(live, streaming_host, tmp_path):
+    host, log = streaming_host
+    # Fresh random content: nothing to mount or skip, every blob is really uploaded.
+    index = multi_platform_layout(tmp_path / "big", payload=os.urandom(8 * 1024 * 1024))
+    ref = f"{host}/{ORG}/web:streamed"
+    live.skopeo(
+        "copy", "--all", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
+        f"oci:{tmp_path / 'big'}:latest", f"docker://{ref}",
+    )  # fmt: skip
+    assert live.raw_manifest(ref, live.robot_creds).encode() == index
+    assert " 202 " in next(line for line in log.read_text().splitlines() if "PATCH" in line)
+    out = tmp_path / "out"
+    live.skopeo(
+        "copy", "--all", "--src-tls-verify=false", "--src-creds", live.robot_creds,
+        f"docker://{ref}", f"oci:{out}:v1",
+    )  # fmt: skip
+    for blob in (tmp_path / "big" / "blobs" / "sha256").iterdir():
+        assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
+    leftovers = [p.name for p in (live.stack.storage_root / "uploads").iterdir()]
+    assert not [name for name in leftovers if name.startswith("body-")]
