@@ -129,10 +129,12 @@ def store_manifest(repository: Repository, raw: bytes, content_type: str | None 
     for desc in parsed.children:
         child = Manifest.objects.filter(repository=repository, digest=desc.digest).first()
         if child is None:
-            raise errors.ManifestUnknown(
+            exc = errors.ManifestUnknown(
                 f"index references manifest {desc.digest} unknown to this repository",
                 detail={"digest": desc.digest},
             )
+            exc.status = 400  # a refused push, not a missing resource at this URL
+            raise exc
         child_rows.append((desc, child))
     existing = Manifest.all_objects.filter(repository=repository, digest=digest).first()
     if existing is not None:

@@ -111,3 +111,23 @@ def test_it_leaves_other_requests_to_django(admin_auth):
     status, headers = call("GET", "/v2/", admin_auth, [])
     assert status == 200
     assert headers["docker-distribution-api-version"] == "registry/2.0"
+
+
+def test_it_never_holds_a_large_body_in_memory(admin_auth):
+    import hashlib
+    import tracemalloc
+
+    chunk = b"\x5a" * 1024 * 1024
+    count = 64
+    digest = "sha256:" + hashlib.sha256(chunk * count).hexdigest()
+    tracemalloc.start()
+    try:
+        status, _ = call(
+            "POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", admin_auth, [chunk] * count
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 201
+    assert get_storage().size(digest) == count * len(chunk)
+    assert peak < 16 * 1024 * 1024, f"peak {peak} bytes for a 64 MiB upload"

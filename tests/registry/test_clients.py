@@ -211,6 +211,20 @@ def test_it_works_with_docker_login_push_pull_and_run(live, pushed, dockerd):
     wrong = dockerd.docker("login", live.host, "-u", live.robot, "--password-stdin",
                            input=b"WRONG", check=False)  # fmt: skip
     assert wrong.returncode != 0
+    # Users log in with their password; anonymous pulls of public repositories need no login.
+    user = dockerd.docker(
+        "login", live.host, "-u", "regadmin", "--password-stdin", input=PASSWORD.encode()
+    )
+    assert b"Login Succeeded" in user.stdout
+    dockerd.docker("logout", live.host)
+    live.skopeo(
+        "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+        "--src-creds", live.robot_creds, "--dest-creds", live.robot_creds,
+        f"docker://{pushed}", f"docker://{live.host}/{ORG}/pub:docker",
+    )  # fmt: skip
+    dockerd.docker("pull", f"{live.host}/{ORG}/pub:docker")
+    denied = dockerd.docker("pull", ref, check=False)
+    assert denied.returncode != 0
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_it_refuses_an_index_with_unknown_children(registry):
         }
     ).encode()
     response = registry.push_manifest("acme/private", "multi", raw, mediatypes.OCI_INDEX)
-    assert response.status_code == 404
+    assert response.status_code == 400
     assert error_codes(response) == ["MANIFEST_UNKNOWN"]
 
 
