@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -144,7 +145,12 @@ def claim(image_id: int, task_id: str) -> SquashedImage | None:
         return None
     stale = timezone.now() - timedelta(seconds=settings.QS_SQUASH_STALE_SECONDS)
     claimable = Q(task_id="") | Q(task_id=task_id) | Q(heartbeat__lt=stale)
-    fields: dict = {"task_id": task_id, "heartbeat": timezone.now(), "bytes_written": 0}
+    fields: dict = {
+        "task_id": task_id,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "heartbeat": timezone.now(),
+        "bytes_written": 0,
+    }
     if image.task_id:
         # Taking over from a dead run: a new attempt (and partial name), so that requests
         # following the dead run's bytes are cut rather than fed a second copy.

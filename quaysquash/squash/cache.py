@@ -115,6 +115,7 @@ def restart(image: SquashedImage) -> bool:
         state=SquashedImage.State.BUILDING,
         attempt=F("attempt") + 1,
         task_id="",
+        worker="",
         heartbeat=now,
         started=now,
         finished=None,

@@ -62,6 +62,9 @@ class SquashedImage(models.Model):
         default=1, help_text="Builds started for this key; followers notice a restart by it."
     )
     task_id = models.CharField(max_length=64, blank=True, help_text="Celery task owning it.")
+    worker = models.CharField(
+        max_length=255, blank=True, help_text="host:pid of the process building it."
+    )
     heartbeat = models.DateTimeField(null=True, blank=True)
     size = models.BigIntegerField(
         null=True, blank=True, help_text="Exact output size: planned (uncompressed) or final."

@@ -157,3 +157,35 @@ def test_it_keeps_building_when_the_client_disconnects(slow_site):
     response.close()
     state = site.wait_state("acme/gone", "v1", "ready", timeout=120)
     assert state["size"] and state["builds"] == 1
+
+
+def test_it_requeues_the_build_when_only_the_pool_process_dies(slow_site, tmp_path: Path):
+    """SIGKILL of the pool process alone: Celery re-queues the late-acknowledged task and its
+    new run takes the build over as a new attempt, without any request asking."""
+    site = slow_site
+    site.import_image(DEBIAN_APP, "acme/requeue:v1")
+    site.stack.grant(site.robot, "acme/requeue", "read")
+    url = site.squash_url("acme/requeue", "v1")
+    out = tmp_path / "pull.tar"
+    follower = subprocess.Popen(
+        [require("curl"), "-sSf", "-u", f"{site.robot}:{site.token}", "-o", str(out), url]
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        state = requests.get(site.state_url("acme/requeue", "v1"), auth=site.auth).json()
+        if state["bytes_written"] > (10 << 20):
+            break
+        assert time.monotonic() < deadline, f"the build never made progress: {state}"
+        time.sleep(0.2)
+    worker = site.stack.python(
+        "from quaysquash.squash.models import SquashedImage as S\n"
+        "print(S.objects.get(repository__name='requeue').worker)"
+    )
+    pid = int(worker.strip().rsplit(":", 1)[1])
+    assert pid != site.stack.worker_pid
+    os.kill(pid, 9)
+    assert follower.wait(timeout=60) == 18  # its bytes came from the dead run: cut
+    state = site.wait_state("acme/requeue", "v1", "ready", timeout=120)
+    assert state["builds"] == 2  # the requeued task rebuilt it; no request did
+    status, digest, _ = _sha256_of(url, site.auth)
+    assert status == 200 and digest == state["sha256"]
