@@ -241,7 +241,9 @@ def _restart_stale(image: SquashedImage) -> tuple[SquashedImage, bool]:
 def follow_build(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
     """Stream the file the worker is writing, as it grows; ``image`` has been planned."""
     path = cache.cache_dir() / image.partial_name
-    fh = open(path, "rb", buffering=0)  # FileNotFoundError: finished meanwhile, caller retries
+    # FileNotFoundError: finished meanwhile, caller retries. The shared lock follows the inode
+    # through the rename, so eviction cannot take the finished file from under us either.
+    fh = cache.open_for_reading(path)
     size = image.size
     byte_range = None
     if size is not None and request.META.get("HTTP_RANGE"):
