@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # Followers see bytes only once they leave this buffer; small enough for a quick first byte,
 # large enough that the engine's many 512-byte tar headers don't each become a syscall.
 WRITE_BUFFER = 256 * 1024
+# Big pieces (file contents) go straight to the file instead of through the buffer's copy.
+DIRECT_WRITE = 64 * 1024
 
 
 # Parsed indexes of recently squashed layers, per worker process: parsing a big layer's index
@@ -80,7 +82,8 @@ class CountingWriter:
 
     def write(self, data) -> int:
         n = len(data)
-        if n >= WRITE_BUFFER and not self.buffer:
+        if n >= DIRECT_WRITE:
+            self.flush()  # keep the order: buffered headers first
             self._write_all(memoryview(data))
         else:
             self.buffer += data
