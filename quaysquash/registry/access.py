@@ -12,6 +12,8 @@ authenticated writes.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -165,6 +167,39 @@ def scope_allows(claims: tokens.TokenClaims, name: str, action: str) -> bool:
     return action in granted
 
 
+# A push or pull is dozens of requests with the same token on the same repository. Decisions
+# for bearer tokens are remembered this many seconds, saving the principal, repository and
+# permission queries on each; so a revoked permission stops requests that carry an already
+# issued token within this delay (and a new token is refused at once).
+DECISION_TTL = 5.0
+_MAX_DECISIONS = 10000
+_decisions: dict[tuple[str, str, str], tuple[float, Repository]] = {}
+_decisions_lock = threading.Lock()
+
+
+def _bearer(request) -> str | None:
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _recall(key: tuple[str, str, str]) -> Repository | None:
+    with _decisions_lock:
+        entry = _decisions.get(key)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    return entry[1]
+
+
+def _remember(key: tuple[str, str, str], claims: tokens.TokenClaims, repository) -> None:
+    ttl = min(DECISION_TTL, claims.expires_at - time.time())
+    if ttl <= 0:
+        return
+    with _decisions_lock:
+        if len(_decisions) >= _MAX_DECISIONS:
+            _decisions.clear()
+        _decisions[key] = (time.monotonic() + ttl, repository)
+
+
 def authorize(request, full_name: str, action: str, create: bool = False) -> Repository | None:
     """The repository ``full_name`` if the caller may perform ``action`` on it, else an error.
 
@@ -172,6 +207,10 @@ def authorize(request, full_name: str, action: str, create: bool = False) -> Rep
     missing repository the caller could create answers ``NAME_UNKNOWN`` (``None`` is never
     returned unless ``create`` is false and the action is a push to a missing name).
     """
+    token = _bearer(request)
+    key = (token or "", full_name, action)
+    if token and (remembered := _recall(key)) is not None:
+        return remembered
     caller = caller_from_request(request)
     namespace, repository = find_repository(full_name)
     scope = f"repository:{full_name}:{'pull' if action == PULL else 'pull,push'}"
@@ -196,6 +235,8 @@ def authorize(request, full_name: str, action: str, create: bool = False) -> Rep
         if not create:
             raise errors.NameUnknown(detail={"name": full_name})
         repository = create_repository(namespace, split_name(full_name)[1])
+    if caller.claims is not None:
+        _remember(key, caller.claims, repository)
     return repository
 
 

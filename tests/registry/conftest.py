@@ -60,6 +60,10 @@ def blob_storage(settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
     # Real password hashing costs half a second per Basic-authenticated request.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Remembered authorization decisions name repositories of the previous test's database.
+    from quaysquash.registry import access
+
+    access._decisions.clear()
     return settings.QS_STORAGE_ROOT
 
 

@@ -138,15 +138,25 @@ def test_it_rejects_tampered_expired_and_foreign_tokens(world, client, settings)
     assert client.get("/v2/", **bearer(token)).status_code == 401
 
 
-def test_it_stops_honouring_a_token_once_the_permission_is_revoked(world, client, registry):
+def test_it_stops_honouring_a_token_once_the_permission_is_revoked(
+    world, client, registry, monkeypatch
+):
     from quaysquash.accounts.models import RepositoryPermission
+    from quaysquash.registry import access
 
     registry.push_image("acme/private", "v1")
     token = get_token(client, "repository:acme/private:pull", world.reader.auth)["token"]
+    assert client.get("/v2/acme/private/manifests/v1", **bearer(token)).status_code == 200
     RepositoryPermission.objects.filter(robot__short_name="reader").delete()
+    # Within DECISION_TTL the remembered decision still holds; after it, the revocation does.
+    assert client.get("/v2/acme/private/manifests/v1", **bearer(token)).status_code == 200
+    monkeypatch.setattr(access, "DECISION_TTL", 0.0)
+    access._decisions.clear()
     response = client.get("/v2/acme/private/manifests/v1", **bearer(token))
     assert response.status_code == 404
     assert error_codes(response) == ["NAME_UNKNOWN"]
+    refused = get_token(client, "repository:acme/private:pull", world.reader.auth)["token"]
+    assert client.get("/v2/acme/private/manifests/v1", **bearer(refused)).status_code == 404
 
 
 def test_it_keeps_tokens_short_lived(world, client, settings):
