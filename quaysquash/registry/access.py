@@ -200,12 +200,11 @@ def _remember(key: tuple[str, str, str], claims: tokens.TokenClaims, repository)
         _decisions[key] = (time.monotonic() + ttl, repository)
 
 
-def authorize(request, full_name: str, action: str, create: bool = False) -> Repository | None:
-    """The repository ``full_name`` if the caller may perform ``action`` on it, else an error.
+def authorize(request, full_name: str, action: str, create: bool = False) -> Repository:
+    """The repository ``full_name`` if the caller may perform ``action`` on it, else raise.
 
     With ``create`` a push to a name that does not exist yet creates it (private); otherwise a
-    missing repository the caller could create answers ``NAME_UNKNOWN`` (``None`` is never
-    returned unless ``create`` is false and the action is a push to a missing name).
+    missing repository answers ``NAME_UNKNOWN`` even to a caller who could create it.
     """
     token = _bearer(request)
     key = (token or "", full_name, action)
