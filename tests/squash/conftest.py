@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,7 +27,9 @@ from tests.support.tools import require, require_debian_app
 from .images import make_layout
 
 PASSWORD = "correct horse battery staple"
-FAST_DEAD_WORKER = {"QS_SQUASH_STALE_SECONDS": "3", "QS_SQUASH_HEARTBEAT_SECONDS": "0.5"}
+# Followers give a silent builder up after 5 s instead of 10 (the kill tests wait for it); still
+# ten heartbeats, so a builder merely slowed down by a loaded CI machine is not taken for dead.
+FAST_DEAD_WORKER = {"QS_SQUASH_STALE_SECONDS": "5", "QS_SQUASH_HEARTBEAT_SECONDS": "0.5"}
 
 
 @dataclass
@@ -110,7 +113,12 @@ def basic(user: str, secret: str) -> str:
 
 def _site(extra_env: dict[str, str], prefix: str) -> Iterator[SquashSite]:
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    stack = Stack(workdir / "stack", extra_env=extra_env).start()
+    # On the PostgreSQL run, a fresh database on that server, like the shared ``stack``.
+    stack = Stack(
+        workdir / "stack",
+        outer_database_url=os.environ.get("DATABASE_URL"),
+        extra_env=extra_env,
+    ).start()
     try:
         site = SquashSite(stack, workdir)
         stack.create_user("alice", PASSWORD)
