@@ -22,6 +22,16 @@ _states: OrderedDict[str, tuple[int, object]] = OrderedDict()
 _lock = threading.Lock()
 
 
+# Requests on one session run one at a time (clients never overlap them, but a retry may
+# overlap a request still being processed): striped locks, so memory stays bounded. They guard
+# one process; the database offset check covers the rest.
+_session_locks = [threading.Lock() for _ in range(64)]
+
+
+def session_lock(upload_id: str) -> threading.Lock:
+    return _session_locks[hash(upload_id) % len(_session_locks)]
+
+
 def session_path(upload_id: str) -> Path:
     return get_storage().uploads_dir / f"session-{upload_id}"
 

@@ -202,3 +202,17 @@ def test_it_cleans_up_stale_sessions_and_orphaned_files(registry):
     assert registry.request("GET", stale).status_code == 404
     assert registry.request("GET", fresh).status_code == 204
     assert not orphan.exists()
+
+
+def test_it_exempts_every_registry_endpoint_from_csrf_checks(world):
+    from django.test import Client
+
+    from .conftest import Registry
+
+    strict = Registry(Client(enforce_csrf_checks=True), world.admin)
+    location = start(strict)
+    assert strict.request("PATCH", location, b"abc").status_code == 202
+    done = strict.request("PUT", f"{location}?digest={digest_of(b'abc')}")
+    assert done.status_code == 201
+    _, raw = strict.push_image("acme/private", "csrf")
+    assert strict.request("DELETE", "/v2/acme/private/manifests/csrf").status_code == 202

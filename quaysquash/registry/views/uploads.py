@@ -87,6 +87,11 @@ class UploadStartView(RegistryView):
 
 
 class UploadView(RegistryView):
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # The session row is read, the file extended and the row updated as one step.
+        with uploads.session_lock(kwargs.get("upload_id", "")):
+            return super().dispatch(request, *args, **kwargs)
+
     def _session(self, request: HttpRequest, name: str, upload_id: str) -> Upload:
         repository = authorize(request, name, PUSH)
         try:
