@@ -171,9 +171,10 @@ def site() -> Iterator[SquashSite]:
 
 @pytest.fixture(scope="session")
 def slow_site() -> Iterator[SquashSite]:
-    """A stack whose builds are throttled to 20 MB/s, so a worker can be killed mid-build."""
+    """A stack whose builds are throttled to 40 MB/s (debian-app: 5.6 s), so that a worker can
+    be killed mid-build and concurrent requests surely arrive while it runs."""
     debian_app = require_debian_app()
-    env = {**FAST_DEAD_WORKER, "QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND": str(20 * 1024 * 1024)}
+    env = {**FAST_DEAD_WORKER, "QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND": str(40 * 1024 * 1024)}
     for s in _site(env, "qsslow-"):
         s.import_image(debian_app, "acme/web:v1")
         s.robot, s.token = s.stack.create_robot("acme", "deployer", {"web": "read"})
