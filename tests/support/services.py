@@ -234,10 +234,13 @@ class Stack:
                 what=f"the web server on {self.url}",
             )
             self.wait_worker(timeout)
-        except BaseException as exc:
+        except Exception as exc:
             logs = self.log_tails()
             self.stop()
             raise RuntimeError(f"stack did not start: {exc}\n{logs}") from exc
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
