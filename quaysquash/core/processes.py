@@ -173,15 +173,24 @@ def web_command(
     return command
 
 
+def _load_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Resolved once in the parent: dlopen() between fork and exec could deadlock in a process that
+# has threads (the log pumps), while calling an already resolved function is safe.
+_PRCTL = _load_prctl()
+PR_SET_PDEATHSIG = 1
+
+
 def _set_parent_death_signal() -> None:
     # Runs in the child between fork and exec: if the supervisor is SIGKILLed, the kernel
     # terminates the child instead of leaving an orphan that still holds its port.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 @dataclass
