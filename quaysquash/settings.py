@@ -197,6 +197,8 @@ QS_SQUASH_QUEUE_TIMEOUT_SECONDS = float(os.getenv("QS_SQUASH_QUEUE_TIMEOUT_SECON
 QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
 # Cap on how fast one build writes (bytes/s, 0 = unlimited): spares the disk of a busy host.
 QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND = envint("QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND", "0")
+# Index the layers of every pushed tag right away, so that its first squash starts at once.
+QS_SQUASH_INDEX_ON_PUSH = envbool("QS_SQUASH_INDEX_ON_PUSH", "true")
 CELERY_BEAT_SCHEDULE = {
     "squash-evict-cache": {
         "task": "quaysquash.squash.tasks.evict_cache",

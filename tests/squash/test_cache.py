@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import requests
 
+from tests.support.services import wait_for
 from tests.support.tools import DEBIAN_APP, require
 
 from .conftest import PASSWORD
+from .images import layer_digests, make_layout
 
 
 def test_it_primes_through_the_api_and_reports_progress(site):
@@ -84,3 +87,24 @@ def test_it_evicts_to_the_budget_but_never_a_squash_being_read(site):
     # Evicted means rebuilt on the next pull, not broken.
     again = requests.get(site.squash_url("acme/evict", "v1"), auth=site.auth)
     assert again.status_code == 200 and len(again.content) > 0
+
+
+def test_it_indexes_the_layers_of_a_pushed_tag_before_any_pull(site):
+    layout = make_layout(site.workdir / "indexed", [{"unique.bin": os.urandom(4096)}])
+    push = subprocess.run(
+        [
+            require("skopeo"),
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"alice:{PASSWORD}",
+            f"oci:{layout}:latest",
+            f"docker://{site.stack.host}/acme/indexed:v1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert push.returncode == 0, push.stderr
+    index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
+    wait_for(index.is_file, timeout=60, what=f"{index} to be written")
