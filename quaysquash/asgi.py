@@ -1,8 +1,10 @@
-"""ASGI entry point (uvicorn): async views stream squashed images without tying up threads."""
+"""ASGI entry point (uvicorn): async views stream squashed images without tying up threads,
+and blob upload bodies go straight to disk (see ``quaysquash.registry.asgi``)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
-application = get_asgi_application()
+
+from quaysquash.registry.asgi import application
+
+__all__ = ["application"]
