@@ -257,3 +257,7 @@ def test_it_requires_a_csrf_token_for_session_priming(tiny, settings):
     url = "/api/v1/repository/acme/tiny/tag/v1/squash"
     assert browser.post(url).status_code == 403
     assert browser.get(url).status_code == 200
+    token = "a" * 32  # what the page's csrftoken cookie holds, sent back as X-CSRFToken
+    browser.cookies["csrftoken"] = token
+    primed = browser.post(url, headers={"X-CSRFToken": token})
+    assert primed.status_code == 202 and primed.json()["state"] == "building"
