@@ -92,12 +92,14 @@ class Target:
     manifest: Manifest  # the manifest the tag or digest names (may be an index)
     image_manifest: Manifest  # the single-platform image
     key: Key
+    archive_tag: str = ""  # the tag to name the image after when the pull is by digest
 
     @property
     def repo_tag(self) -> str | None:
-        if not self.tag:
+        name = self.tag or self.archive_tag
+        if not name:
             return None
-        return f"{settings.QS_SERVER_HOSTNAME}/{self.repository.full_name}:{self.tag}"
+        return f"{settings.QS_SERVER_HOSTNAME}/{self.repository.full_name}:{name}"
 
     def log_fields(self) -> dict:
         if is_anonymous(self.principal):
@@ -225,7 +227,14 @@ def resolve(
     if image.config_blob_id is None or image.is_index:
         raise SquashHTTPError(415, "UNSUPPORTED", "not a container image (no image config)")
     key = Key(repo, manifest.digest, platform, options.format, options.compression)
-    return Target(principal, repo, tag or "", manifest, image, key)
+    target = Target(principal, repo, tag or "", manifest, image, key)
+    if digest:
+        # The archive's image name comes from the pull that starts the build; a digest pull
+        # names it after a tag on that manifest if there is one, so that a later tag pull
+        # sharing the cached blob still loads a named image.
+        named = Tag.objects.active().filter(repository=repo, manifest=manifest).order_by("name")
+        target.archive_tag = named.values_list("name", flat=True).first() or ""
+    return target
 
 
 def split_repository(path: str) -> tuple[str, str]:

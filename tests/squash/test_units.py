@@ -261,3 +261,14 @@ def test_it_requires_a_csrf_token_for_session_priming(tiny, settings):
     browser.cookies["csrftoken"] = token
     primed = browser.post(url, headers={"X-CSRFToken": token})
     assert primed.status_code == 202 and primed.json()["state"] == "building"
+
+
+def test_it_names_a_digest_pull_after_a_tag_on_that_manifest(tiny, robot_auth, rf, settings):
+    from quaysquash.squash.resolve import Options, resolve
+
+    tag, _ = tiny
+    request = rf.get("/", **robot_auth)
+    options = Options(None, "docker", "none")
+    target = resolve(request, "acme", "tiny", None, tag.manifest.digest, options)
+    assert target.repo_tag == f"{settings.QS_SERVER_HOSTNAME}/acme/tiny:v1"
+    assert target.tag == ""  # the audit log still records a digest pull
