@@ -272,3 +272,33 @@ def test_it_names_a_digest_pull_after_a_tag_on_that_manifest(tiny, robot_auth, r
     target = resolve(request, "acme", "tiny", None, tag.manifest.digest, options)
     assert target.repo_tag == f"{settings.QS_SERVER_HOSTNAME}/acme/tiny:v1"
     assert target.tag == ""  # the audit log still records a digest pull
+
+
+def test_it_shows_squashes_and_pull_logs_read_only_in_the_admin(tiny, admin_client):
+    from quaysquash.squash.models import PullLog
+
+    tag, _ = tiny
+    cache.ensure_build(_key(tag), tag.manifest, None)
+    log = PullLog.objects.create(
+        principal="acme+deployer",
+        principal_kind="robot",
+        repository=tag.repository,
+        repository_name="acme/tiny",
+        tag="v1",
+        manifest_digest=tag.manifest.digest,
+        format="docker",
+        compression="none",
+        source="cache",
+        status=200,
+        bytes_sent=10,
+        complete=True,
+        duration=0.1,
+    )
+    listing = admin_client.get(
+        "/admin/squash/pulllog/?source__exact=cache&principal_kind__exact=robot"
+    )
+    assert listing.status_code == 200 and b"acme+deployer" in listing.content
+    assert admin_client.get("/admin/squash/pulllog/add/").status_code == 403
+    detail = admin_client.get(f"/admin/squash/pulllog/{log.pk}/change/")
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert admin_client.get("/admin/squash/squashedimage/").status_code == 200
