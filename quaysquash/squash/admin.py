@@ -5,6 +5,8 @@ from .models import PullLog, SquashedImage
 
 @admin.register(SquashedImage)
 class SquashedImageAdmin(admin.ModelAdmin):
+    """The squash cache: one row per key, with its build state."""
+
     list_display = (
         "id",
         "repository",
@@ -20,6 +22,10 @@ class SquashedImageAdmin(admin.ModelAdmin):
     list_filter = ("state", "format", "compression")
     search_fields = ("repository__name", "repository__namespace__name", "manifest_digest")
     readonly_fields = [f.name for f in SquashedImage._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        # Rows come from pulls and priming; deleting one is allowed (gc removes its file).
+        return False
 
 
 @admin.register(PullLog)
