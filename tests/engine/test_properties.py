@@ -11,9 +11,18 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quaysquash.squash.engine import plan_squash, write_squash
+from quaysquash.squash.engine import SquashError, plan_squash, write_squash
 
-from .layerkit import CONFIG, E, check_structure, inputs, layer, reference_tree, squash
+from .layerkit import (
+    CONFIG,
+    E,
+    check_structure,
+    compress,
+    inputs,
+    layer,
+    reference_tree,
+    squash,
+)
 
 NAMES = ["a", "b", "c"]
 PATHS = ["/".join(p) for n in (1, 2, 3) for p in itertools.product(NAMES, repeat=n)]
@@ -126,3 +135,35 @@ def test_it_writes_exactly_the_planned_bytes_deterministically(stack, fmt):
         assert len(buf.getvalue()) == plan.size == result.size
         outs.append(buf.getvalue())
     assert outs[0] == outs[1]
+
+
+SAMPLE = layer(
+    E("d", "dir"),
+    E("d/" + "x" * 150, data=b"long name" * 50),
+    E("d/f", data=bytes(range(256)) * 8),
+    E("d/h", "hardlink", link="d/f"),
+    E("d/s", "symlink", link="f"),
+    E("d/.wh.gone"),
+    E("d/.wh..wh..opq"),
+    E("ids", data=b"i", uid=3_000_000, pax={"mtime": "1.5", "SCHILY.xattr.user.a": "b"}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    compression=st.sampled_from(["none", "gzip", "zstd"]),
+    flips=st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(1, 255)), max_size=4),
+    cut=st.one_of(st.none(), st.integers(0, 1 << 30)),
+)
+def test_it_fails_only_with_squash_errors_on_damaged_layers(compression, flips, cut):
+    blob = bytearray(compress(SAMPLE, compression))
+    for position, mask in flips:
+        blob[position % len(blob)] ^= mask
+    if cut is not None:
+        blob = blob[: cut % (len(blob) + 1)]
+    blob = bytes(blob)
+    try:
+        out, plan, result = squash([blob])
+    except SquashError:
+        return
+    assert len(out) == plan.size == result.size

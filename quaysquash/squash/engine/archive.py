@@ -129,7 +129,11 @@ def plan_squash(
     for layer in layers:
         if layer.index.digest and layer.index.digest != layer.digest:
             raise SquashError(f"layer {layer.digest}: index belongs to {layer.index.digest}")
-    layer_plan = plan_layer([layer.index for layer in layers])
+    try:
+        layer_plan = plan_layer([layer.index for layer in layers])
+    except (ValueError, KeyError, IndexError) as exc:
+        # A header the planner must rewrite did not parse (the index check let it through).
+        raise SquashError(f"cannot plan the squash: malformed layer entry ({exc})") from exc
     _squashed_config(config, _DIGEST_PLACEHOLDER, len(layers))  # validate early
     if format == "rootfs":
         head, render = b"", lambda diff_id: b""

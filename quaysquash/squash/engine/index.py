@@ -178,7 +178,10 @@ def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
     with stream:
         idx = LayerIndex(digest, compression=stream.compression)
         try:
-            _scan(stream, idx)
+            try:
+                _scan(stream, idx)
+            except (ValueError, IndexError, KeyError, OverflowError, struct.error) as exc:
+                raise LayerCorruptError(digest, f"malformed tar: {exc}") from exc
             idx.tar_size = stream.drain()
         except LayerCorruptError:
             # A digest mismatch explains a corrupt stream better than the decoder's complaint.
@@ -299,6 +302,8 @@ def _scan_entries(stream, idx, candidates) -> None:
             linkname = pax[b"linkpath"]
 
         header_len = stream.pos - start
+        if size < 0:
+            raise _corrupt(digest, f"negative size at offset {start}")
         data_len = 0 if typeflag in tf.HEADER_ONLY else size
 
         if sparse_info is not None and sparse_info[0] == "pax":
