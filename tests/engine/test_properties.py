@@ -167,3 +167,34 @@ def test_it_fails_only_with_squash_errors_on_damaged_layers(compression, flips, 
     except SquashError:
         return
     assert len(out) == plan.size == result.size
+
+
+def _fix_checksums(raw: bytearray, offsets: list[int]) -> None:
+    for off in offsets:
+        block = raw[off : off + 512]
+        if len(block) < 512:
+            continue
+        block[148:156] = b"        "
+        raw[off + 148 : off + 156] = b"%06o\0 " % sum(block)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(1, 255)), min_size=1, max_size=3)
+)
+def test_it_fails_only_with_squash_errors_on_damaged_headers_with_valid_checksums(flips):
+    [item] = inputs([SAMPLE])
+    idx = item.index
+    heads = []
+    for off, length in zip(idx.header_offsets, idx.header_lengths, strict=True):
+        heads += [off, off + length - 512]
+    raw = bytearray(SAMPLE)
+    for position, mask in flips:
+        off = heads[position % len(heads)] + (position >> 8) % 512
+        raw[off] ^= mask
+    _fix_checksums(raw, heads)
+    try:
+        out, plan, result = squash([bytes(raw)])
+    except SquashError:
+        return
+    assert len(out) == plan.size == result.size
