@@ -108,3 +108,16 @@ def test_it_indexes_the_layers_of_a_pushed_tag_before_any_pull(site):
     assert push.returncode == 0, push.stderr
     index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
     wait_for(index.is_file, timeout=60, what=f"{index} to be written")
+
+
+def test_it_never_serves_the_old_image_of_a_moved_tag(site):
+    first = make_layout(site.workdir / "moving1", [{"version.txt": b"one\n"}])
+    second = make_layout(site.workdir / "moving2", [{"version.txt": b"two\n"}])
+    site.import_image(first, "acme/moving:v1")
+    site.stack.grant(site.robot, "acme/moving", "read")
+    url = site.squash_url("acme/moving", "v1", format="rootfs")
+    assert requests.get(url, auth=site.auth).content.count(b"one\n") == 1
+    site.import_image(second, "acme/moving:v1")  # the tag moves to another manifest
+    moved = requests.get(url, auth=site.auth).content
+    assert b"two\n" in moved and b"one\n" not in moved
+    assert len(site.squash_rows("acme/moving")) == 2  # one cache entry per manifest
