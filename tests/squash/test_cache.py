@@ -121,3 +121,14 @@ def test_it_never_serves_the_old_image_of_a_moved_tag(site):
     moved = requests.get(url, auth=site.auth).content
     assert b"two\n" in moved and b"one\n" not in moved
     assert len(site.squash_rows("acme/moving")) == 2  # one cache entry per manifest
+
+
+def test_it_shares_one_cached_blob_between_two_tags_of_one_manifest(site):
+    site.import_image(site.layouts["tiny"], "acme/twotags:a")
+    site.import_image(site.layouts["tiny"], "acme/twotags:b")
+    site.stack.grant(site.robot, "acme/twotags", "read")
+    a = requests.get(site.squash_url("acme/twotags", "a"), auth=site.auth)
+    b = requests.get(site.squash_url("acme/twotags", "b"), auth=site.auth)
+    assert a.status_code == b.status_code == 200 and a.content == b.content
+    assert len(site.squash_rows("acme/twotags")) == 1
+    assert [log["source"] for log in site.pull_logs("acme/twotags")][-1] == "cache"
