@@ -26,6 +26,7 @@ _ZEROS = memoryview(bytes(1 << 20))
 _LAYER_DONE = object()
 _END = object()
 PROGRESS_EVERY = 8 << 20
+BATCH = 1 << 20
 
 
 class _Writer(threading.Thread):
@@ -104,15 +105,44 @@ class _Writer(threading.Thread):
 
 
 class _Producer:
+    """Hands data to the writer thread in batches of about BATCH bytes: every hand-over costs
+    both threads a trip through the GIL, and many entries are small."""
+
     def __init__(self, writer: _Writer, progress: Callable[[int], None] | None) -> None:
         self.writer = writer
         self.progress = progress
         self.sent = 0
         self.next_progress = PROGRESS_EVERY
+        self.pending: list = []
+        self.pending_size = 0
+        self.pending_layer = True
 
     def put(self, data, in_layer: bool) -> None:
-        if not data:
+        n = len(data)
+        if not n:
             return
+        if in_layer != self.pending_layer:
+            self.flush()
+            self.pending_layer = in_layer
+        if n >= BATCH:
+            self.flush()
+            self._send(data, in_layer)
+            return
+        self.pending.append(data)
+        self.pending_size += n
+        if self.pending_size >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending = self.pending
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        self.pending = []
+        self.pending_size = 0
+        self._send(data, self.pending_layer)
+
+    def _send(self, data, in_layer: bool) -> None:
         writer = self.writer
         if writer.error is not None:
             raise _WriterFailed()
@@ -146,6 +176,7 @@ def write_squash(
     try:
         producer.put(plan.head, False)
         _stream_layer(plan, producer)
+        producer.flush()
         writer.queue.put(_LAYER_DONE)
         writer.layer_done.wait()
         if writer.error is not None:
@@ -156,6 +187,7 @@ def write_squash(
         if len(tail) != plan.tail_size:
             raise SquashError("internal error: archive metadata changed size")
         producer.put(tail, False)
+        producer.flush()
     except _WriterFailed:
         pass
     except BaseException:
