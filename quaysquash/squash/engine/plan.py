@@ -143,9 +143,8 @@ def plan_layer(indexes: Sequence[LayerIndex]) -> LayerPlan:
         if node.kind == tf.LNK:
             groups.setdefault(node.src, []).append((node.first, path))
 
-    # (sort key) -> action; actions: ("copy", node) ("dir", node) ("link", node, target)
-    # ("promote", path, node, src)
-    items: list[tuple] = []
+    # A group whose holder is gone: its first surviving name becomes the file, written where the
+    # content is (the src entry); the other links are pointed at that name.
     promoted: set[bytes] = set()
     link_target: dict[bytes, bytes] = {}
     for src, links in groups.items():
@@ -176,10 +175,10 @@ def plan_layer(indexes: Sequence[LayerIndex]) -> LayerPlan:
                 break
             pn.pos = pos
 
-    for path, node in nodes.items():
-        depth = path.count(b"/") + 1 if path else 0
-        items.append((node.pos, depth, path))
-    items.sort()
+    # Application order; at one position, ancestors (pulled there) before the entry itself.
+    items = sorted(
+        (node.pos, path.count(b"/") + 1 if path else 0, path) for path, node in nodes.items()
+    )
 
     ops: list[tuple] = []
     size = 0
