@@ -159,6 +159,9 @@ QS_SQUASH_X_ACCEL_PREFIX = os.getenv("QS_SQUASH_X_ACCEL_PREFIX", "")
 # Registry bearer tokens (docker login flow).
 QS_REGISTRY_SERVICE = os.getenv("QS_REGISTRY_SERVICE", QS_SERVER_HOSTNAME)
 QS_REGISTRY_TOKEN_TTL = envint("QS_REGISTRY_TOKEN_TTL", "300")
+# Upload sessions idle this long are removed (with their partial file) by a periodic task.
+QS_REGISTRY_UPLOAD_MAX_AGE_SECONDS = envint("QS_REGISTRY_UPLOAD_MAX_AGE_SECONDS", str(24 * 3600))
+QS_REGISTRY_UPLOAD_CLEANUP_INTERVAL = envint("QS_REGISTRY_UPLOAD_CLEANUP_INTERVAL", "3600")
 
 REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6390/0")
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", REDIS_URL)

@@ -94,5 +94,7 @@ class Dockerd:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        subprocess.run(["umount", "-R", str(self.workdir / "data")], capture_output=True)
+        # A dockerd that had to be killed leaves its overlay and netns mounts behind.
+        for mounted in ("data", "exec"):
+            subprocess.run(["umount", "-R", str(self.workdir / mounted)], capture_output=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
