@@ -22,6 +22,10 @@ def envint(name: str, default: str) -> int:
     return int(os.getenv(name, default))
 
 
+def envfloat(name: str, default: str) -> float:
+    return float(os.getenv(name, default))
+
+
 def envpath(name: str, default: Path) -> Path:
     value = os.getenv(name)
     return Path(value).resolve() if value else default
@@ -192,10 +196,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on a missing 
 # Squash delivery
 # Builders refresh their row's heartbeat this often; followers and the janitor treat a build
 # whose heartbeat is older than QS_SQUASH_STALE_SECONDS as dead (worker killed) and restart it.
-QS_SQUASH_HEARTBEAT_SECONDS = float(os.getenv("QS_SQUASH_HEARTBEAT_SECONDS", "1"))
-QS_SQUASH_STALE_SECONDS = float(os.getenv("QS_SQUASH_STALE_SECONDS", "10"))
+QS_SQUASH_HEARTBEAT_SECONDS = envfloat("QS_SQUASH_HEARTBEAT_SECONDS", "1")
+QS_SQUASH_STALE_SECONDS = envfloat("QS_SQUASH_STALE_SECONDS", "10")
 # A queued build nobody has picked up yet is only given up on after this long (busy workers).
-QS_SQUASH_QUEUE_TIMEOUT_SECONDS = float(os.getenv("QS_SQUASH_QUEUE_TIMEOUT_SECONDS", "300"))
+QS_SQUASH_QUEUE_TIMEOUT_SECONDS = envfloat("QS_SQUASH_QUEUE_TIMEOUT_SECONDS", "300")
 # Bytes per read when streaming a squash to a client.
 QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
 # Cap on how fast one build writes (bytes/s, 0 = unlimited): spares the disk of a busy host.
@@ -205,6 +209,6 @@ QS_SQUASH_INDEX_ON_PUSH = envbool("QS_SQUASH_INDEX_ON_PUSH", "true")
 CELERY_BEAT_SCHEDULE = {
     "squash-evict-cache": {
         "task": "quaysquash.squash.tasks.evict_cache",
-        "schedule": float(os.getenv("QS_SQUASH_EVICT_INTERVAL_SECONDS", "600")),
+        "schedule": envfloat("QS_SQUASH_EVICT_INTERVAL_SECONDS", "600"),
     },
 }
