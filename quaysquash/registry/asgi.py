@@ -29,6 +29,10 @@ _streaming = contextvars.ContextVar("registry_upload_scope", default=False)
 
 
 class RegistryASGIHandler(ASGIHandler):
+    # Django slices every streamed part into 64 KiB messages, copying each slice; blobs and
+    # squashed images are streamed in 1 MiB parts, which this lets through whole.
+    chunk_size = 2**20
+
     async def handle(self, scope, receive, send):
         streaming = (
             scope.get("method") in ("PATCH", "PUT", "POST")
