@@ -298,10 +298,14 @@ def wait_until(
     interval: float = 0.1,
     alive: Sequence[Child] = (),
     what: str = "condition",
+    stop: threading.Event | None = None,
 ) -> None:
-    """Poll ``check`` until true; fail early if one of the ``alive`` children has exited."""
+    """Poll ``check`` until true; fail early if one of the ``alive`` children has exited.
+
+    Returns quietly when ``stop`` is set, so a Ctrl-C during start-up is not an error.
+    """
     deadline = time.monotonic() + timeout
-    while True:
+    while stop is None or not stop.is_set():
         for child in alive:
             if not child.alive():
                 code = child.process.returncode if child.process else None
@@ -313,7 +317,10 @@ def wait_until(
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+        if stop is None:
+            time.sleep(interval)
+        else:
+            stop.wait(interval)
 
 
 class ChildExited(RuntimeError):

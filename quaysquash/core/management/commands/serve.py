@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -162,22 +161,9 @@ class Command(BaseCommand):
         ).start()
 
     def _wait(self, check, stop: threading.Event, children: list[Child], what: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not stop.is_set():
-            for child in children:
-                if not child.alive():
-                    code = child.process.returncode if child.process else None
-                    raise processes.ChildExited(
-                        f"{child.name} exited with code {code} while waiting for {what}"
-                    )
-            try:
-                if check():
-                    return
-            except Exception:  # any failure of the probe means "not ready yet"
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {READY_TIMEOUT:.0f}s waiting for {what}")
-            stop.wait(0.2)
+        processes.wait_until(
+            check, timeout=READY_TIMEOUT, interval=0.2, alive=children, what=what, stop=stop
+        )
 
     def _warn_unapplied_migrations(self) -> None:
         from django.db import connection
