@@ -15,6 +15,25 @@ from .conftest import PASSWORD
 from .images import layer_digests, make_layout
 
 
+def skopeo_push(site, layout, target: str) -> None:
+    """Push ``layout``'s ``latest`` to ``target`` as alice, the way a user pushes a tag."""
+    push = subprocess.run(
+        [
+            require("skopeo"),
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"alice:{PASSWORD}",
+            f"oci:{layout}:latest",
+            f"docker://{site.stack.host}/{target}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert push.returncode == 0, push.stderr
+
+
 def test_it_primes_through_the_api_and_reports_progress(site):
     url = site.state_url("acme/tiny", "v1", format="oci", compression="gzip")
     assert requests.get(url, auth=site.auth).json()["state"] == "missing"
@@ -47,21 +66,7 @@ def test_it_auto_primes_a_pushed_tag_when_the_repository_opted_in(site):
         "Repository.objects.filter(namespace__name='acme', name='auto').update(auto_prime=True)"
     )
     site.stack.grant(site.robot, "acme/auto", "read")
-    push = subprocess.run(
-        [
-            require("skopeo"),
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            f"alice:{PASSWORD}",
-            f"oci:{site.layouts['tiny']}:latest",
-            f"docker://{site.stack.host}/acme/auto:v2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert push.returncode == 0, push.stderr
+    skopeo_push(site, site.layouts["tiny"], "acme/auto:v2")
     # Nobody pulled v2: only auto-prime can have built it.
     site.wait_state("acme/auto", "v2", "ready", timeout=60)
 
@@ -91,21 +96,7 @@ def test_it_evicts_to_the_budget_but_never_a_squash_being_read(site):
 
 def test_it_indexes_the_layers_of_a_pushed_tag_before_any_pull(site):
     layout = make_layout(site.workdir / "indexed", [{"unique.bin": os.urandom(4096)}])
-    push = subprocess.run(
-        [
-            require("skopeo"),
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            f"alice:{PASSWORD}",
-            f"oci:{layout}:latest",
-            f"docker://{site.stack.host}/acme/indexed:v1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert push.returncode == 0, push.stderr
+    skopeo_push(site, layout, "acme/indexed:v1")
     index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
     wait_for(index.is_file, timeout=60, what=f"{index} to be written")
 

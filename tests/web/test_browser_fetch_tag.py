@@ -10,6 +10,20 @@ from playwright.sync_api import expect
 from tests.web.browser import SCREENSHOTS, sign_in
 
 
+def run_copied(copied: str, dockerd) -> tuple[subprocess.CompletedProcess, str]:
+    """Run a command exactly as copied from the modal; return the run and the loaded image."""
+    loaded = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", copied],
+        env=dockerd.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    image = loaded.stdout.strip().splitlines()[-1].removeprefix("Loaded image: ").strip()
+    return loaded, image
+
+
 def open_fetch_modal(page, stack, ui_data, tag: str = "v1"):
     page.goto(f"{stack.url}/repository/{ui_data.repo}?tab=tags")
     row = page.locator(f'tr[data-tag="{tag}"]')
@@ -54,15 +68,7 @@ def test_it_copies_a_squashed_command_that_loads_and_runs(browser_page, stack, u
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == shown
 
-    loaded = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", copied],
-        env=dockerd.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    image = loaded.stdout.strip().splitlines()[-1].removeprefix("Loaded image: ").strip()
+    loaded, image = run_copied(copied, dockerd)
     assert image.endswith(f"{ui_data.repo}:v1"), loaded.stdout
     ran = dockerd.docker(
         "run",
@@ -226,15 +232,7 @@ def test_it_offers_platforms_and_gzip_for_a_multi_arch_tag(browser_page, stack, 
     page.get_by_role("button", name="Copy Command").click()
     expect(page.locator("#copy-feedback")).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
-    loaded = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", copied],
-        env=dockerd.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    image = loaded.stdout.strip().splitlines()[-1].removeprefix("Loaded image: ").strip()
+    _, image = run_copied(copied, dockerd)
     ran = dockerd.docker(
         "run",
         "--rm",
