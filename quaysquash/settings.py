@@ -151,8 +151,19 @@ WHITENOISE_USE_FINDERS = True
 # Storage of registry blobs: "local" (files under QS_STORAGE_ROOT) or "s3".
 QS_STORAGE_BACKEND = os.getenv("QS_STORAGE_BACKEND", "local")
 QS_STORAGE_ROOT = envpath("QS_STORAGE_ROOT", VAR_DIR / "storage")
+# S3-compatible object storage (QS_STORAGE_BACKEND=s3): the endpoint is empty for AWS itself;
+# empty keys let boto3 find credentials its usual way (environment, instance role).
 QS_S3_ENDPOINT_URL = os.getenv("QS_S3_ENDPOINT_URL", "")
 QS_S3_BUCKET = os.getenv("QS_S3_BUCKET", "")
+QS_S3_REGION = os.getenv("QS_S3_REGION", "us-east-1")
+QS_S3_ACCESS_KEY_ID = os.getenv("QS_S3_ACCESS_KEY_ID", "")
+QS_S3_SECRET_ACCESS_KEY = os.getenv("QS_S3_SECRET_ACCESS_KEY", "")
+# Key prefix inside the bucket ("registry/" puts blobs under registry/blobs/...).
+QS_S3_PREFIX = os.getenv("QS_S3_PREFIX", "")
+# Lifetime of presigned GET URLs; a client must start its download within it.
+QS_S3_PRESIGN_SECONDS = envint("QS_S3_PRESIGN_SECONDS", "600")
+# Answer blob and cached-squash GETs with a redirect to a presigned URL (bytes bypass us).
+QS_S3_REDIRECT = envbool("QS_S3_REDIRECT", "true")
 
 # Squashed images: cache directory and total size budget (LRU eviction beyond it).
 QS_SQUASH_CACHE_DIR = envpath("QS_SQUASH_CACHE_DIR", VAR_DIR / "squash-cache")

@@ -14,7 +14,7 @@ import pytest
 from tests.support.dockerd import Dockerd
 
 if TYPE_CHECKING:
-    from tests.support.services import Stack
+    from tests.support.services import S3Server, Stack
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def dockerd() -> Iterator[Dockerd]:
 
 # --- Redis and the running stack (tests/support/services.py) --------------------------------
 
-INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack"}
+INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack", "s3_server"}
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +63,24 @@ def stack() -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A private S3-compatible server (moto's HTTP server) on a free loopback port.
+
+    Tests make their own buckets (``create_bucket()``) so that they never see each other's
+    objects; ``env(bucket)`` gives the settings that point quaysquash at one.
+    """
+    from tests.support.services import S3Server
+
+    workdir = Path(tempfile.mkdtemp(prefix="qss3-"))
+    server = S3Server(workdir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -2,7 +2,8 @@
 
 The local backend keeps ``<root>/blobs/sha256/<ab>/<hex>``; uploads grow in
 ``<root>/uploads/`` and are renamed into place once their digest is verified, so a blob path
-either holds complete, verified bytes or does not exist.
+either holds complete, verified bytes or does not exist. ``QS_STORAGE_BACKEND=s3`` selects
+:class:`~quaysquash.registry.s3storage.S3Storage` instead, with the same methods.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from .s3storage import S3Storage
 
 DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 CHUNK = 1024 * 1024
@@ -36,6 +40,11 @@ def check_digest_syntax(digest: str) -> str:
 
 
 class LocalStorage:
+    """Blobs as files under ``<root>/blobs/``; uploads grow under ``<root>/uploads/``."""
+
+    # Blob GETs are answered here, never redirected (S3Storage may redirect).
+    redirects = False
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
@@ -104,5 +113,17 @@ def _storage_for(root: str) -> LocalStorage:
     return LocalStorage(Path(root))
 
 
-def get_storage() -> LocalStorage:
+@lru_cache(maxsize=4)
+def _s3_storage_for(config, root: str) -> S3Storage:
+    from .s3storage import S3Storage
+
+    return S3Storage(config, Path(root))
+
+
+def get_storage() -> LocalStorage | S3Storage:
+    """The configured backend: ``QS_STORAGE_BACKEND`` is ``local`` (default) or ``s3``."""
+    if settings.QS_STORAGE_BACKEND == "s3":
+        from .s3storage import S3Config
+
+        return _s3_storage_for(S3Config.from_settings(), str(settings.QS_STORAGE_ROOT))
     return _storage_for(str(settings.QS_STORAGE_ROOT))

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from quaysquash.registry.storage import get_storage
 
-from . import cache
+from . import cache, remote
 from .models import SquashedImage
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,7 @@ def build(image_id: int, task_id: str) -> str:
         ):
             final.unlink(missing_ok=True)
             return "superseded"
+        remote.publish(image.pk)  # S3 storage: a bucket copy for redirected cached pulls
         log.info(
             "squash %s: ready, %d bytes, %s (indexes %.3fs, plan %.3fs, write %.3fs)",
             image.pk,

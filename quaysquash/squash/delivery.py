@@ -125,6 +125,23 @@ def serve_cached(request, target: Target, image: SquashedImage, started: float) 
     etag = _etag(image)
     last_modified = int(image.finished.timestamp()) if image.finished else None
 
+    from . import remote  # here, not at the top: this function is the only S3-aware one
+
+    # S3 storage: the bucket sends the bytes (presigned URL, file name kept). Requests with
+    # our ETag as a validator (If-None-Match, If-Range) are answered below: the bucket's ETag
+    # is not ours.
+    url = None
+    if "HTTP_IF_NONE_MATCH" not in request.META and "HTTP_IF_RANGE" not in request.META:
+        url = remote.redirect_url(image, _filename(target, image))
+    if url:
+        response = HttpResponse(status=307)
+        response["Location"] = url
+        response["ETag"] = etag
+        response["Docker-Content-Digest"] = target.manifest.digest
+        response["Cache-Control"] = "private, no-store"  # the URL expires
+        record_pull(target, request, started, source="cache", status=307, complete=True)
+        return response
+
     if settings.QS_SQUASH_X_ACCEL_PREFIX:
         # nginx serves the bytes (sendfile, Range); we only authorise and name them.
         if not (cache.cache_dir() / image.file_name).is_file():

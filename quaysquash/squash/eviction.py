@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from . import cache
+from . import cache, remote
 from .models import SquashedImage
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def _remove_orphans() -> int:
                 continue
             path.unlink(missing_ok=True)
             freed += st.st_size
+    # Bucket copies (S3 storage) of squashes whose row is gone.
+    remote.remove_orphans(live, ORPHAN_GRACE_SECONDS)
     return freed
 
 
@@ -70,6 +72,7 @@ def _try_delete(image: SquashedImage) -> bool:
         fh = open(path, "rb")
     except FileNotFoundError:
         SquashedImage.objects.filter(pk=image.pk, state=SquashedImage.State.READY).delete()
+        remote.delete(image.file_name)
         return True
     with fh:
         try:
@@ -80,6 +83,8 @@ def _try_delete(image: SquashedImage) -> bool:
         # ago and opens the file now still reads complete bytes from the unlinked inode.
         SquashedImage.objects.filter(pk=image.pk, attempt=image.attempt).delete()
         os.unlink(path)
+    # The bucket copy goes too (S3 storage): with the row gone, no new redirect names it.
+    remote.delete(image.file_name)
     return True
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
+from quaysquash.registry.storage import get_storage
+from tests.support.tools import require
+
 from .conftest import digest_of, error_codes
 
 DATA = bytes(range(256)) * 40  # 10 KiB
@@ -99,3 +104,42 @@ def test_it_answers_unsupported_methods_with_405(registry):
     response = registry.request("POST", "/v2/acme/private/tags/list")
     assert response.status_code == 405
     assert error_codes(response) == ["UNSUPPORTED"]
+
+
+# --- S3 storage (a real S3-compatible server on loopback, tests/support/services.py) ----------
+
+
+def test_it_redirects_blob_gets_to_a_presigned_url_on_s3(registry, s3_bucket, s3_server, tmp_path):
+    digest = registry.push_blob("acme/private", DATA)
+    response = registry.request("GET", f"/v2/acme/private/blobs/{digest}")
+    assert response.status_code == 307
+    location = response["Location"]
+    hexpart = digest.split(":")[1]
+    assert location.startswith(f"{s3_server.url}/{s3_bucket}/reg/blobs/sha256/{hexpart[:2]}/")
+    assert "X-Amz-Signature=" in location
+    assert response["Docker-Content-Digest"] == digest
+    out = tmp_path / "blob"
+    subprocess.run([require("curl"), "-fsS", "-o", str(out), location], check=True, timeout=60)
+    assert out.read_bytes() == DATA
+    # HEAD is still answered here, with the size and digest clients check before a pull.
+    head = registry.request("HEAD", f"/v2/acme/private/blobs/{digest}")
+    assert head.status_code == 200 and not head.has_header("Location")
+    assert head["Content-Length"] == str(len(DATA)) and head["Docker-Content-Digest"] == digest
+
+
+def test_it_serves_blobs_itself_on_s3_when_redirects_are_off(registry, s3_bucket, settings):
+    settings.QS_S3_REDIRECT = False
+    digest = registry.push_blob("acme/private", DATA)
+    url = f"/v2/acme/private/blobs/{digest}"
+    whole = registry.request("GET", url)
+    assert whole.status_code == 200 and body(whole) == DATA
+    part = registry.request("GET", url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and body(part) == DATA[100:200]
+
+
+def test_it_answers_blob_unknown_on_s3_when_the_object_is_gone(registry, s3_bucket):
+    digest = registry.push_blob("acme/private", DATA)
+    get_storage().delete(digest)
+    for method in ("GET", "HEAD"):
+        response = registry.request(method, f"/v2/acme/private/blobs/{digest}")
+        assert response.status_code == 404

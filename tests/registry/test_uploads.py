@@ -216,3 +216,30 @@ def test_it_exempts_every_registry_endpoint_from_csrf_checks(world):
     assert done.status_code == 201
     _, raw = strict.push_image("acme/private", "csrf")
     assert strict.request("DELETE", "/v2/acme/private/manifests/csrf").status_code == 202
+
+
+def test_it_publishes_a_chunked_upload_to_s3_and_keeps_the_session_local(
+    registry, s3_bucket, s3_server
+):
+    location = start(registry)
+    assert list(get_storage().uploads_dir.iterdir()) != []  # the session grows on local disk
+    for part in (DATA[:1000], DATA[1000:]):
+        assert registry.request("PATCH", location, part).status_code == 202
+    done = registry.request("PUT", f"{location}?digest={digest_of(DATA)}")
+    assert done.status_code == 201
+    hexpart = digest_of(DATA).split(":")[1]
+    head = s3_server.client().head_object(
+        Bucket=s3_bucket, Key=f"reg/blobs/sha256/{hexpart[:2]}/{hexpart}"
+    )
+    assert head["ContentLength"] == len(DATA)
+    assert list(get_storage().uploads_dir.iterdir()) == []
+
+
+def test_it_publishes_nothing_to_s3_when_the_digest_is_wrong(registry, s3_bucket, s3_server):
+    wrong = digest_of(b"not the data")
+    monolithic = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={wrong}", DATA)
+    assert monolithic.status_code == 400
+    location = start(registry)
+    registry.request("PATCH", location, DATA)
+    assert registry.request("PUT", f"{location}?digest={wrong}").status_code == 400
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0

@@ -35,6 +35,13 @@ LEAKY_ENV = (
     "SECRET_KEY",
     "QS_TOKEN_ENCRYPTION_KEY",
     "DJANGO_SUPERUSER_PASSWORD",
+    # A stack stores blobs on local disk unless its test asks for a bucket (extra_env).
+    "QS_STORAGE_BACKEND",
+    "QS_S3_ENDPOINT_URL",
+    "QS_S3_BUCKET",
+    "QS_S3_PREFIX",
+    "QS_S3_ACCESS_KEY_ID",
+    "QS_S3_SECRET_ACCESS_KEY",
 )
 
 
@@ -410,3 +417,84 @@ def wait_for(check, timeout: float = 30, interval: float = 0.1, what: str = "con
             pass
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class S3Server:
+    """An S3-compatible server on a free loopback port: moto's standalone HTTP server.
+
+    MinIO is neither in Debian bookworm nor on PyPI; moto's server speaks the S3 REST API over
+    real HTTP, so boto3, curl and the registry's clients talk to it as to any S3 endpoint. It
+    keeps objects in memory. It does not verify request signatures, presigned URL signatures or
+    expiry, nor upload checksums: tests must not rely on it refusing a bad signature.
+    """
+
+    access_key_id = "QSTESTACCESSKEY"
+    secret_access_key = "qs-test-secret-never-logged"
+    region = "us-east-1"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.port = port or free_port()
+        self.log_path = self.workdir / "moto.log"
+        self.child: Child | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> S3Server:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.child = Child(
+            "s3",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
+            log=self.log_path,
+            stop_timeout=10,
+        ).start()
+        try:
+            processes.wait_until(
+                lambda: processes.http_ok(self.url + "/moto-api/"),
+                timeout=timeout,
+                alive=[self.child],
+                what=f"the S3 server on {self.port}",
+            )
+        except (processes.ChildExited, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
+        return self
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def create_bucket(self, name: str | None = None) -> str:
+        """A new, empty bucket (a fresh name per caller keeps tests apart); returns its name."""
+        name = name or f"qs-{secrets.token_hex(6)}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def env(self, bucket: str, prefix: str = "") -> dict[str, str]:
+        """The ``QS_*`` settings that point quaysquash at ``bucket`` on this server."""
+        return {
+            "QS_STORAGE_BACKEND": "s3",
+            "QS_S3_ENDPOINT_URL": self.url,
+            "QS_S3_BUCKET": bucket,
+            "QS_S3_REGION": self.region,
+            "QS_S3_ACCESS_KEY_ID": self.access_key_id,
+            "QS_S3_SECRET_ACCESS_KEY": self.secret_access_key,
+            "QS_S3_PREFIX": prefix,
+            # Never ask a cloud metadata service for credentials from a test.
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 
@@ -108,6 +109,14 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def _is_local_file(fh) -> bool:
+    try:
+        fh.fileno()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def file_response(
     request: HttpRequest, fh, start: int, length: int, status: int, headers: dict[str, str]
 ) -> HttpResponse:
@@ -130,9 +139,18 @@ def file_response(
             fh.close()
 
     async def async_chunks() -> AsyncIterator[bytes]:
-        # Local disk reads of 1 MiB from the page cache are short enough to do in the loop.
-        for chunk in sync_chunks():
-            yield chunk
+        if _is_local_file(fh):
+            # Local disk reads of 1 MiB from the page cache are short enough to do in the loop.
+            for chunk in sync_chunks():
+                yield chunk
+            return
+        # Network reads (S3 storage without redirects) would stall every request on the loop.
+        chunks = sync_chunks()
+        try:
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                yield chunk
+        finally:
+            chunks.close()  # a client that went away must not leave the GET open
 
     content = async_chunks() if isinstance(request, ASGIRequest) else sync_chunks()
     response = StreamingHttpResponse(content, status=status)

@@ -31,11 +31,16 @@ class BlobView(RegistryView):
         check_digest(digest)
         blob = repository_blob(repository, digest)
         storage = get_storage()
+        if body and storage.redirects:
+            # S3: the client fetches the bytes from the bucket (distribution and Quay do the
+            # same); Range headers go along with the redirect, S3 honours them.
+            return empty_response(
+                307, {"Location": storage.presigned_url(digest), "Docker-Content-Digest": digest}
+            )
         try:
-            fh = storage.open(digest)
+            size = storage.size(digest)
         except FileNotFoundError as exc:
             raise errors.BlobUnknown(detail={"digest": digest}) from exc
-        size = storage.size(digest)
         headers = {
             "Docker-Content-Digest": digest,
             "ETag": f'"{digest}"',
@@ -46,19 +51,19 @@ class BlobView(RegistryView):
         start, end, status = 0, size - 1, 200
         range_header = request.META.get("HTTP_RANGE")
         if range_header and size > 0:
-            try:
-                start, end = parse_range(range_header, size)
-            except errors.RegistryError:
-                fh.close()
-                raise
+            start, end = parse_range(range_header, size)
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = end - start + 1
         if not body:
-            fh.close()
+            # HEAD needs no open file (on S3 that would start a GET of the whole object).
             response = empty_response(status, headers)
             response["Content-Length"] = str(length)
             return response
+        try:
+            fh = storage.open(digest)
+        except FileNotFoundError as exc:
+            raise errors.BlobUnknown(detail={"digest": digest}) from exc
         return file_response(request, fh, start, length, status, headers)
 
     def delete(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
