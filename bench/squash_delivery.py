@@ -38,16 +38,19 @@ from quaysquash.core import processes  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP, free_port, require  # noqa: E402
 
-CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
+# The last field tells a pull that followed a build from one served from the cache.
+CURL_FORMAT = (
+    "%{http_code} %{time_starttransfer} %{time_total} %{size_download} [%header{x-squash-source}]"
+)
 
 
-def curl(url: str, auth: str | None = None) -> tuple[int, float, float, int]:
+def curl(url: str, auth: str | None = None) -> tuple[int, float, float, int, str]:
     args = [require("curl"), "-sS", "-o", "/dev/null", "-w", CURL_FORMAT]
     if auth:
         args += ["-u", auth]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    code, ttfb, total, size = out.split()
-    return int(code), float(ttfb), float(total), int(size)
+    code, ttfb, total, size, source = out.split()
+    return int(code), float(ttfb), float(total), int(size), source.strip("[]")
 
 
 def isal_decompress_seconds(blobs: list[Path]) -> tuple[float, int]:
@@ -201,7 +204,8 @@ def main() -> None:
         for _ in range(args.runs):
             stack.manage("gc", "--max-bytes", "0")  # drops squashes, keeps layer indexes
             cold.append(curl(url, auth))
-        assert all(c[0] == 200 for c in cold), cold
+        # Every cold run really followed a build (none was served a finished file).
+        assert all(c[0] == 200 and c[4] == "build" for c in cold), cold
         size = cold[0][3]
         ttfb, ttfb_med = best(c[1] for c in cold)
         cold_s, cold_med = best(c[2] for c in cold)

@@ -6,6 +6,7 @@ run it directly.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -230,12 +231,15 @@ def build(image_id: int, task_id: str) -> str:
                 return "superseded"
             t_planned = time.monotonic()
             writer = CountingWriter(fd, settings.QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND)
-            result = engine.write_squash(plan, writer, None)
+            # The whole file's sha256 (the ETag of cached pulls) is computed after the last
+            # byte is written rather than alongside: followers then finish their download
+            # before it, instead of sharing the two cores with a second hash of every byte.
+            result = engine.write_squash(plan, writer, None, hash_output=False)
             writer.flush()
+            digest = result.sha256 or _file_sha256(partial)
             os.fsync(fd)
         finally:
             os.close(fd)
-        digest = result.sha256
         if writer.written != result.size or (plan.size is not None and plan.size != result.size):
             raise engine.SquashError(
                 f"internal error: wrote {writer.written} bytes, planned {plan.size}"
@@ -283,6 +287,11 @@ def build(image_id: int, task_id: str) -> str:
         return "failed"
     finally:
         beat.stop()
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:

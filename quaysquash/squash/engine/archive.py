@@ -46,7 +46,9 @@ class LayerInput:
 @dataclass
 class SquashResult:
     size: int
-    sha256: str  # "sha256:<hex>" of the whole output
+    # "sha256:<hex>" of the whole output; None when the caller asked write_squash not to hash
+    # it (it hashes the written file itself, after the bytes reached their readers).
+    sha256: str | None
     diff_id: str  # "sha256:<hex>" of the merged (uncompressed) layer
 
 

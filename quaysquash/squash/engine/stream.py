@@ -167,10 +167,18 @@ def write_squash(
     plan: SquashPlan,
     out: BinaryIO,
     progress: Callable[[int], None] | None = None,
+    *,
+    hash_output: bool = True,
 ) -> SquashResult:
-    """Write the planned output to ``out`` (anything with ``.write``). Deterministic."""
+    """Write the planned output to ``out`` (anything with ``.write``). Deterministic.
+
+    ``hash_output=False`` leaves ``result.sha256`` None (except for a plain rootfs, whose digest
+    is the layer's): the output's sha256 is then the caller's job. The merged layer's diff_id
+    is always computed, since the archive's config and manifest name it.
+    """
     rootfs_plain = plan.format == "rootfs" and plan.compression == "none"
-    writer = _Writer(out, plan.compression, hash_layer=True, hash_all=not rootfs_plain)
+    hash_all = hash_output and not rootfs_plain
+    writer = _Writer(out, plan.compression, hash_layer=True, hash_all=hash_all)
     producer = _Producer(writer, progress)
     writer.start()
     try:
@@ -203,7 +211,12 @@ def write_squash(
         raise SquashError(f"internal error: wrote {writer.written} bytes, planned {expected}")
     if progress is not None:
         progress(writer.written)
-    total = diff_id if rootfs_plain else "sha256:" + writer.all_hasher.hexdigest()
+    if rootfs_plain:
+        total: str | None = diff_id
+    elif writer.all_hasher is not None:
+        total = "sha256:" + writer.all_hasher.hexdigest()
+    else:
+        total = None
     return SquashResult(size=writer.written, sha256=total, diff_id=diff_id)
 
 
