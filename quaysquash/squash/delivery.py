@@ -2,7 +2,9 @@
 the file a worker is still writing.
 
 Everything here runs on the event loop: a download costs a coroutine, not a thread, so a few
-hundred of them fit in one uvicorn process. Blocking reads go to a thread per chunk.
+hundred of them fit in one uvicorn process. Complete files are sent from a memory map
+(:mod:`.filemap`: no copy into Python, disk reads on a thread); a file still being written is
+read with ``pread`` on a thread per chunk.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
-from . import cache
+from . import cache, filemap
 from .models import PullLog, SquashedImage
 from .resolve import SquashHTTPError, Target
 
@@ -115,8 +117,53 @@ def _common_headers(response: HttpResponse, target: Target, image: SquashedImage
     response["Cache-Control"] = "private, no-transform"
 
 
+class BufferStreamingResponse(StreamingHttpResponse):
+    """A streaming response that hands memoryviews to the server as they are: Django's
+    ``make_bytes`` would copy each one into a new bytes object."""
+
+    def make_bytes(self, value):
+        if isinstance(value, memoryview):
+            return value
+        return super().make_bytes(value)
+
+
 async def _read(fh: BinaryIO, offset: int, length: int) -> bytes:
     return await asyncio.to_thread(os.pread, fh.fileno(), length, offset)
+
+
+def head_response(request, target: Target, image: SquashedImage | None) -> HttpResponse:
+    """What a GET would answer, without a body and without starting a build.
+
+    A cached squash gets its full validators; otherwise ``X-Squash-Cache`` says why not and
+    there is no ``Content-Length`` (the size is only known once a build has planned it).
+    """
+    ready = (
+        image is not None
+        and image.state == SquashedImage.State.READY
+        and (cache.cache_dir() / image.file_name).is_file()
+    )
+    if not ready:
+        response = StreamingHttpResponse(iter(()))  # streaming: no Content-Length is added
+        response["Content-Type"] = SquashedImage(compression=target.key.compression).media_type
+        response["Docker-Content-Digest"] = target.manifest.digest
+        response["X-Squash-Cache"] = image.state if image is not None else "missing"
+        if response["X-Squash-Cache"] == SquashedImage.State.READY:
+            response["X-Squash-Cache"] = "missing"  # evicted from disk, row not yet
+        return response
+    etag = _etag(image)
+    if request.META.get("HTTP_IF_NONE_MATCH", "").strip() in (etag, "*"):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+    response = HttpResponse()
+    _common_headers(response, target, image)
+    response["Content-Length"] = str(image.size or 0)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    if image.finished:
+        response["Last-Modified"] = http_date(int(image.finished.timestamp()))
+    response["X-Squash-Cache"] = "hit"
+    return response
 
 
 def serve_cached(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
@@ -178,7 +225,7 @@ def serve_cached(request, target: Target, image: SquashedImage, started: float) 
     start, end = byte_range or (0, size)
     status = 206 if byte_range else 200
     body = _stream_file(fh, start, end, target, request, started, status)
-    response = StreamingHttpResponse(body, status=status)
+    response = BufferStreamingResponse(body, status=status)
     _common_headers(response, target, image)
     response["Content-Length"] = str(end - start)
     response["Accept-Ranges"] = "bytes"
@@ -202,16 +249,14 @@ def _if_range_ok(if_range: str, etag: str, last_modified: int | None) -> bool:
 
 async def _stream_file(
     fh: BinaryIO, start: int, end: int, target: Target, request, started: float, status: int
-) -> AsyncIterator[bytes]:
-    chunk = settings.QS_SQUASH_CHUNK_BYTES
+) -> AsyncIterator[bytes | memoryview]:
     pos = start
     try:
-        while pos < end:
-            data = await _read(fh, pos, min(chunk, end - pos))
-            if not data:
-                raise BuildInterrupted(f"cached squash shorter than recorded ({pos} < {end})")
+        async for data in _file_chunks(fh, start, end):
             pos += len(data)
             yield data
+        if pos < end:
+            raise BuildInterrupted(f"cached squash shorter than recorded ({pos} < {end})")
     finally:
         fh.close()
         record_pull(
@@ -223,6 +268,23 @@ async def _stream_file(
             bytes_sent=pos - start,
             complete=pos == end,
         )
+
+
+async def _file_chunks(fh: BinaryIO, start: int, end: int) -> AsyncIterator[bytes | memoryview]:
+    chunk = settings.QS_SQUASH_CHUNK_BYTES
+    fd = fh.fileno()
+    if filemap.available():
+        size = min(os.fstat(fd).st_size, end)
+        async for view in filemap.MappedFile(fd, size).chunks(start, size, chunk):
+            yield view
+        return
+    pos = start
+    while pos < end:
+        data = await _read(fh, pos, min(chunk, end - pos))
+        if not data:
+            return
+        pos += len(data)
+        yield data
 
 
 async def wait_for_plan(image: SquashedImage) -> SquashedImage:

@@ -40,6 +40,8 @@ async def pull(
 ) -> HttpResponse:
     """The squashed image as one archive, from the cache or streamed while it is built."""
     started = time.monotonic()
+    if request.method == "HEAD":
+        return await sync_to_async(_head)(request, repository, tag, digest)
     if request.method != "GET":
         return SquashHTTPError(405, "UNSUPPORTED", "method not allowed").response()
     try:
@@ -54,6 +56,17 @@ async def pull(
         source = "cache" if image.state == SquashedImage.State.READY else "build"
         delivery.record_pull(target, request, started, source=source, status=err.status)
         return err.response()
+
+
+def _head(request, repository: str, tag: str | None, digest: str | None) -> HttpResponse:
+    try:
+        options = Options.from_query(request.GET)
+        namespace, name = split_repository(repository)
+        target = resolve(request, namespace, name, tag, digest, options)
+    except SquashHTTPError as err:
+        return err.response()
+    image = SquashedImage.objects.filter(**target.key.lookup()).first()
+    return delivery.head_response(request, target, image)
 
 
 async def _deliver(request, target: Target, image: SquashedImage, started: float):

@@ -166,3 +166,32 @@ def test_it_serves_compressed_variants_that_docker_loads(site, dockerd):
         head.close()
     kinds = {(r["compression"], r["state"]) for r in site.squash_rows("acme/web")}
     assert {("gzip", "ready"), ("zstd", "ready")} <= kinds
+
+
+def test_it_answers_head_without_starting_a_build(site):
+    url = site.squash_url("acme/web", "v1", format="rootfs", compression="zstd")
+    response = requests.head(url, auth=site.auth)
+    assert response.status_code == 200
+    assert response.headers["X-Squash-Cache"] == "missing"
+    assert "Content-Length" not in response.headers
+    assert response.headers["Content-Type"] == "application/zstd"
+    state = requests.get(
+        site.state_url("acme/web", "v1", format="rootfs", compression="zstd"), auth=site.auth
+    ).json()
+    assert state["state"] == "missing"
+    assert requests.head(url).status_code == 401
+
+
+def test_it_answers_head_on_a_cached_squash_with_the_get_headers(site, dockerd):
+    url = site.squash_url("acme/web", "v1")
+    _load_with_docker(site, dockerd, url)  # whichever test runs first builds it
+    head = requests.head(url, auth=site.auth)
+    get = requests.get(url, auth=site.auth, stream=True)
+    get.close()
+    assert head.status_code == 200
+    assert head.headers["X-Squash-Cache"] == "hit"
+    for name in ("Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Type"):
+        assert head.headers[name] == get.headers[name], name
+    assert head.content == b""
+    etag = head.headers["ETag"]
+    assert requests.head(url, auth=site.auth, headers={"If-None-Match": etag}).status_code == 304
