@@ -159,8 +159,14 @@ def test_it_redirects_a_cached_squash_to_its_copy_in_the_bucket(s3_site, s3_serv
     location = re.search(r"(?im)^location: (\S+)", headers)[1]
     assert 'filename="app-v1.tar"' in unquote(location)
     assert re.search(rf'(?im)^etag: "{row["sha256"]}"', headers)
-    logs = site.pull_logs("acme/app")
-    assert [(log["source"], log["status"]) for log in logs[-2:]] == [("cache", 307)] * 2
+    # Pull logs are written after the response, off the request: give the last one a moment.
+    wait_for(
+        lambda: (
+            [(log["source"], log["status"]) for log in site.pull_logs("acme/app")[-2:]]
+            == [("cache", 307)] * 2
+        ),
+        what="two cached pulls logged with status 307",
+    )
 
     # Eviction takes the bucket copy with the local file.
     result = json.loads(site.stack.manage("gc", "--max-bytes", "0").stdout)
