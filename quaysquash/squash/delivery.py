@@ -166,20 +166,33 @@ def head_response(request, target: Target, image: SquashedImage | None) -> HttpR
     return response
 
 
-def serve_cached(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
-    """A complete squash from the cache, with validators and byte ranges (``curl -C -``)."""
+async def bucket_redirect(request, target: Target, image: SquashedImage) -> str | None:
+    """On S3 storage, a presigned URL of the squash's bucket copy; looked up on a thread, since
+    it may ask the bucket (one HEAD) and the event loop is busy sending other downloads.
+
+    None for requests that carry our ETag as a validator (If-None-Match, If-Range): the
+    bucket's ETag is not ours, so those are answered here.
+    """
+    from . import remote  # only this and serve_cached's redirect are S3-aware
+
+    if not remote.enabled():
+        return None
+    if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_RANGE" in request.META:
+        return None
+    return await sync_to_async(remote.redirect_url, thread_sensitive=False)(
+        image, _filename(target, image)
+    )
+
+
+def serve_cached(
+    request, target: Target, image: SquashedImage, started: float, url: str | None = None
+) -> HttpResponse:
+    """A complete squash from the cache, with validators and byte ranges (``curl -C -``);
+    ``url`` (from :func:`bucket_redirect`) sends the client to the bucket copy instead."""
     size = image.size or 0
     etag = _etag(image)
     last_modified = int(image.finished.timestamp()) if image.finished else None
 
-    from . import remote  # here, not at the top: this function is the only S3-aware one
-
-    # S3 storage: the bucket sends the bytes (presigned URL, file name kept). Requests with
-    # our ETag as a validator (If-None-Match, If-Range) are answered below: the bucket's ETag
-    # is not ours.
-    url = None
-    if "HTTP_IF_NONE_MATCH" not in request.META and "HTTP_IF_RANGE" not in request.META:
-        url = remote.redirect_url(image, _filename(target, image))
     if url:
         response = HttpResponse(status=307)
         response["Location"] = url

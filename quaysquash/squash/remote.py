@@ -8,8 +8,8 @@ eviction deletes the copy with the local file. The copy carries the squash's sha
 metadata, and a redirect is only given when it matches the row, so a copy from an older build
 is never served for a newer one.
 
-Checks run on the web server's event loop (``serve_cached`` is called there): they use a
-fail-fast client and are remembered for a while, so one HEAD per squash per minute reaches S3
+Checks run on a thread for the web server's event loop (``delivery.bucket_redirect``): they use
+a fail-fast client and are remembered for a while, so one HEAD per squash per minute reaches S3
 at most, and an S3 outage falls back to serving the local file within two seconds.
 """
 

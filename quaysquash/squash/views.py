@@ -74,8 +74,9 @@ async def _deliver(request, target: Target, image: SquashedImage, started: float
     # between our lookup and our open sends us around again.
     for _ in range(5):
         if image.state == SquashedImage.State.READY:
+            url = await delivery.bucket_redirect(request, target, image)
             try:
-                return delivery.serve_cached(request, target, image, started)
+                return delivery.serve_cached(request, target, image, started, url)
             except FileNotFoundError:
                 image, _ = await sync_to_async(cache.ensure_build)(
                     target.key, target.image_manifest, target.repo_tag
