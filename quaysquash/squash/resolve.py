@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -146,13 +147,19 @@ def find_repository(principal: Principal, namespace: str, name: str) -> Reposito
 
 
 def _image_platform(manifest: Manifest) -> str:
-    if manifest.config_blob is None:
+    if manifest.config_blob_id is None:
         return ""
     try:
-        with get_storage().open(manifest.config_blob.digest) as fh:
-            config = json.loads(fh.read())
+        return _config_platform(manifest.config_blob.digest)
     except (OSError, ValueError):
-        return ""
+        return ""  # not cached: a blob missing now may be back later
+
+
+@lru_cache(maxsize=1024)
+def _config_platform(digest: str) -> str:
+    # Content-addressed, so never stale: spares every pull a storage read (a GET on S3).
+    with get_storage().open(digest) as fh:
+        config = json.loads(fh.read())
     parts = [config.get("os", ""), config.get("architecture", "")]
     if config.get("variant"):
         parts.append(config["variant"])
