@@ -217,14 +217,18 @@ def resolve(
     principal = authenticate(request)
     repo = find_repository(principal, namespace, name)
     if digest:
-        manifest = Manifest.objects.filter(repository=repo, digest=digest).first()
+        manifest = (
+            Manifest.objects.filter(repository=repo, digest=digest)
+            .select_related("config_blob")
+            .first()
+        )
         if manifest is None:
             raise SquashHTTPError(404, "MANIFEST_UNKNOWN", f"manifest {digest} not found")
     else:
         found = (
             Tag.objects.active()
             .filter(repository=repo, name=tag)
-            .select_related("manifest")
+            .select_related("manifest__config_blob")
             .first()
         )
         if found is None:
