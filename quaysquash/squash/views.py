@@ -22,10 +22,14 @@ log = logging.getLogger(__name__)
 TOUCH_EVERY_SECONDS = 60
 
 
-def _prepare(request, repository: str, tag: str | None, digest: str | None):
-    options = Options.from_query(request.GET)
+def _target(request, repository: str, tag: str | None, digest: str | None) -> Target:
+    """Who asks for which squash, from the path and the query; SquashHTTPError otherwise."""
     namespace, name = split_repository(repository)
-    target = resolve(request, namespace, name, tag, digest, options)
+    return resolve(request, namespace, name, tag, digest, Options.from_query(request.GET))
+
+
+def _prepare(request, repository: str, tag: str | None, digest: str | None):
+    target = _target(request, repository, tag, digest)
     image, _started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
     if (
         image.state == SquashedImage.State.READY
@@ -60,9 +64,7 @@ async def pull(
 
 def _head(request, repository: str, tag: str | None, digest: str | None) -> HttpResponse:
     try:
-        options = Options.from_query(request.GET)
-        namespace, name = split_repository(repository)
-        target = resolve(request, namespace, name, tag, digest, options)
+        target = _target(request, repository, tag, digest)
     except SquashHTTPError as err:
         return err.response()
     image = SquashedImage.objects.filter(**target.key.lookup()).first()
@@ -135,9 +137,7 @@ def squash_state(request, repository: str, tag: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return SquashHTTPError(405, "UNSUPPORTED", "method not allowed").response()
     try:
-        options = Options.from_query(request.GET)
-        namespace, name = split_repository(repository)
-        target = resolve(request, namespace, name, tag, None, options)
+        target = _target(request, repository, tag, None)
     except SquashHTTPError as err:
         return err.response()
     if request.method == "POST":

@@ -188,12 +188,5 @@ def s3_bucket(s3_server, settings) -> str:
     """A fresh bucket on the test S3 server, with the settings pointing blob storage at it
     (under the key prefix ``reg/``); returns the bucket's name."""
     name = s3_server.create_bucket()
-    settings.QS_STORAGE_BACKEND = "s3"
-    settings.QS_S3_ENDPOINT_URL = s3_server.url
-    settings.QS_S3_BUCKET = name
-    settings.QS_S3_REGION = s3_server.region
-    settings.QS_S3_ACCESS_KEY_ID = s3_server.access_key_id
-    settings.QS_S3_SECRET_ACCESS_KEY = s3_server.secret_access_key
-    settings.QS_S3_PREFIX = "reg/"
-    settings.QS_S3_REDIRECT = True
+    s3_server.configure(settings, name, "reg/")
     return name

@@ -18,14 +18,7 @@ DATA = b"squashed bytes\n" * 1000
 def bucket(s3_server, settings, tmp_path) -> str:
     name = s3_server.create_bucket()
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_STORAGE_BACKEND = "s3"
-    settings.QS_S3_ENDPOINT_URL = s3_server.url
-    settings.QS_S3_BUCKET = name
-    settings.QS_S3_REGION = s3_server.region
-    settings.QS_S3_ACCESS_KEY_ID = s3_server.access_key_id
-    settings.QS_S3_SECRET_ACCESS_KEY = s3_server.secret_access_key
-    settings.QS_S3_PREFIX = "p/"
-    settings.QS_S3_REDIRECT = True
+    s3_server.configure(settings, name, "p/")
     remote._checked.clear()  # remembered checks name the previous test's bucket
     return name
 

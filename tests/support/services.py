@@ -96,6 +96,13 @@ class RedisServer:
         finally:
             client.close()
 
+    def configure(self, settings: Any, bucket: str, prefix: str = "") -> None:
+        """Point an in-process Django ``settings`` (pytest-django's fixture) at ``bucket``."""
+        for name, value in self.env(bucket, prefix).items():
+            if name.startswith("QS_"):
+                setattr(settings, name, value)
+        settings.QS_S3_REDIRECT = True
+
     def stop(self) -> None:
         if self.child is not None:
             self.child.stop()
@@ -494,6 +501,13 @@ class S3Server:
             # Never ask a cloud metadata service for credentials from a test.
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+
+    def configure(self, settings: Any, bucket: str, prefix: str = "") -> None:
+        """Point an in-process Django ``settings`` (pytest-django's fixture) at ``bucket``."""
+        for name, value in self.env(bucket, prefix).items():
+            if name.startswith("QS_"):
+                setattr(settings, name, value)
+        settings.QS_S3_REDIRECT = True
 
     def stop(self) -> None:
         if self.child is not None:
