@@ -53,14 +53,38 @@ def _tail(path: Path, limit: int = 4000) -> str:
     return data[-limit:].decode(errors="replace")
 
 
-class RedisServer:
-    """``redis-server`` on a free loopback port, without persistence."""
+class LoopbackServer:
+    """A server process of the test suite on a free loopback port, with its log in ``workdir``."""
+
+    log_name = "server.log"
+    label = "the server"
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = Path(workdir)
         self.port = port or free_port()
-        self.log_path = self.workdir / "redis.log"
+        self.log_path = self.workdir / self.log_name
         self.child: Child | None = None
+
+    def wait_ready(self, ready, timeout: float) -> None:
+        """Wait for ``ready()``; a child that dies or never answers fails with its log's tail."""
+        assert self.child is not None
+        try:
+            processes.wait_until(
+                ready, timeout=timeout, alive=[self.child], what=f"{self.label} on {self.port}"
+            )
+        except (processes.ChildExited, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
+class RedisServer(LoopbackServer):
+    """``redis-server`` on a free loopback port, without persistence."""
+
+    log_name = "redis.log"
+    label = "Redis"
 
     @property
     def url(self) -> str:
@@ -75,17 +99,8 @@ class RedisServer:
             log=self.log_path,
             stop_timeout=10,
         ).start()
-        self.wait_ready(timeout)
+        self.wait_ready(self.ping, timeout)
         return self
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        assert self.child is not None
-        try:
-            processes.wait_until(
-                self.ping, timeout=timeout, alive=[self.child], what=f"Redis on {self.port}"
-            )
-        except (processes.ChildExited, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
 
     def ping(self) -> bool:
         import redis
@@ -95,17 +110,6 @@ class RedisServer:
             return bool(client.ping())
         finally:
             client.close()
-
-    def configure(self, settings: Any, bucket: str, prefix: str = "") -> None:
-        """Point an in-process Django ``settings`` (pytest-django's fixture) at ``bucket``."""
-        for name, value in self.env(bucket, prefix).items():
-            if name.startswith("QS_"):
-                setattr(settings, name, value)
-        settings.QS_S3_REDIRECT = True
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
 
 
 class StackDatabase:
@@ -426,7 +430,7 @@ def wait_for(check, timeout: float = 30, interval: float = 0.1, what: str = "con
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
-class S3Server:
+class S3Server(LoopbackServer):
     """An S3-compatible server on a free loopback port: moto's standalone HTTP server.
 
     MinIO is neither in Debian bookworm nor on PyPI; moto's server speaks the S3 REST API over
@@ -438,12 +442,8 @@ class S3Server:
     access_key_id = "QSTESTACCESSKEY"
     secret_access_key = "qs-test-secret-never-logged"
     region = "us-east-1"
-
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
-        self.workdir = Path(workdir)
-        self.port = port or free_port()
-        self.log_path = self.workdir / "moto.log"
-        self.child: Child | None = None
+    log_name = "moto.log"
+    label = "the S3 server"
 
     @property
     def url(self) -> str:
@@ -458,15 +458,7 @@ class S3Server:
             log=self.log_path,
             stop_timeout=10,
         ).start()
-        try:
-            processes.wait_until(
-                lambda: processes.http_ok(self.url + "/moto-api/"),
-                timeout=timeout,
-                alive=[self.child],
-                what=f"the S3 server on {self.port}",
-            )
-        except (processes.ChildExited, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
+        self.wait_ready(lambda: processes.http_ok(self.url + "/moto-api/"), timeout)
         return self
 
     def client(self) -> Any:
@@ -508,7 +500,3 @@ class S3Server:
             if name.startswith("QS_"):
                 setattr(settings, name, value)
         settings.QS_S3_REDIRECT = True
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
