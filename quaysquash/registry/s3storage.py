@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -315,6 +316,33 @@ class S3Storage:
 
     def write_file(self, fileobj: BinaryIO, expected_digest: str | None = None) -> tuple[str, int]:
         return self.write_stream(iter(lambda: fileobj.read(CHUNK), b""), expected_digest)
+
+    def cleanup_incomplete(self, older_than: datetime) -> dict[str, int]:
+        """Abort multipart uploads and delete temporary objects started before ``older_than``.
+
+        A process killed in the middle of ``write_stream`` leaves its parts (billed, invisible)
+        or its temporary key behind; neither is ever a blob, so removing them loses nothing.
+        Bucket lifecycle rules can do the same, but not every S3-compatible server has them.
+        """
+        client, prefix = self.client, self.config.prefix
+        aborted = removed = 0
+        for page in client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        ):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{prefix}tmp/"
+        ):
+            for item in page.get("Contents", []):
+                if item["LastModified"] < older_than:
+                    client.delete_object(Bucket=self.bucket, Key=item["Key"])
+                    removed += 1
+        return {"multipart_aborted": aborted, "tmp_removed": removed}
 
 
 class _MultipartWriter:

@@ -31,7 +31,8 @@ def cleanup_stale_uploads(max_age: datetime.timedelta | None = None) -> dict[str
     Guarantees: after it returns, no session whose last chunk arrived more than ``max_age``
     ago exists (its row and its file are gone, so the client gets ``BLOB_UPLOAD_UNKNOWN`` and
     must start over), and no file in ``<storage>/uploads/`` older than ``max_age`` remains
-    unless it belongs to a live session. Blobs are never touched: a blob only exists after
+    unless it belongs to a live session; on S3 storage, no multipart upload or temporary
+    object begun more than ``max_age`` ago remains either. Blobs are never touched: a blob only exists after
     its upload was verified and atomically renamed out of the upload area, so removing upload
     files can never lose or truncate committed content. Sessions active within ``max_age`` are
     left alone. Safe to run concurrently with uploads and with itself.
@@ -59,7 +60,13 @@ def cleanup_stale_uploads(max_age: datetime.timedelta | None = None) -> dict[str
             pass
     if sessions or files:
         log.info("removed %d stale upload sessions and %d stray upload files", sessions, files)
-    return {"sessions": sessions, "files": files}
+    result = {"sessions": sessions, "files": files}
+    # S3: leftovers of blob writes that died half way (parts of unfinished multipart uploads,
+    # temporary keys); never a blob.
+    cleanup_incomplete = getattr(get_storage(), "cleanup_incomplete", None)
+    if cleanup_incomplete is not None:
+        result.update(cleanup_incomplete(cutoff))
+    return result
 
 
 @shared_task(name=CLEANUP_TASK)
