@@ -105,10 +105,21 @@
     if (!items.length) return;
     const first = items[0];
     const last = items[items.length - 1];
-    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
-    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
-    else if (!openModal.contains(document.activeElement)) { ev.preventDefault(); first.focus(); }
+    const at = items.indexOf(document.activeElement);
+    // Focus on nothing we know (the dialog itself, <body>, outside): enter at an end.
+    if (at === -1) { ev.preventDefault(); (ev.shiftKey ? last : first).focus(); }
+    else if (ev.shiftKey && at === 0) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && at === items.length - 1) { ev.preventDefault(); first.focus(); }
   });
+
+  // Disabling the focused control drops focus to <body>, outside the modal (a button that
+  // turns disabled while a request runs): keep it on the dialog, where Tab goes on inside.
+  function setDisabled(el, disabled) {
+    const hadFocus = disabled && document.activeElement === el;
+    el.disabled = disabled;
+    const dialog = hadFocus && el.closest('[role="dialog"]');
+    if (dialog) { dialog.setAttribute("tabindex", "-1"); dialog.focus(); }
+  }
 
   document.addEventListener("click", (ev) => {
     const closer = ev.target.closest("[data-close]");
@@ -190,7 +201,7 @@
       $("#cache-panel").hidden = !squash;
       $("#platform-row").hidden = !(squash && current.platforms.length);
       commandEl.setAttribute("aria-busy", "true");
-      copyBtn.disabled = true;
+      setDisabled(copyBtn, true);
       const params = new URLSearchParams({ kind: format.value });
       if (squash) {
         if (robotSel.value) params.set("robot", robotSel.value);
@@ -213,7 +224,7 @@
         warning.textContent = "Could not build the command: " + e.message;
       }
       commandEl.setAttribute("aria-busy", "false");
-      copyBtn.disabled = false;
+      setDisabled(copyBtn, false);
       if (squash) refreshCache(mine);
     }
 
@@ -244,12 +255,12 @@
       } catch (e) {
         if (mine !== seq) return;
         bar.hidden = true;
-        prime.disabled = true;
+        setDisabled(prime, true);
         stateEl.textContent = e.status === 404 ? "unavailable (the squash service does not answer for this tag)" : "unknown: " + e.message;
         return;
       }
       if (mine !== seq || modal.hidden) return;
-      prime.disabled = data.state === "ready" || data.state === "building";
+      setDisabled(prime, data.state === "ready" || data.state === "building");
       bar.hidden = data.state !== "building";
       if (data.state === "ready") stateEl.textContent = "cached" + (data.size ? " (" + human(data.size) + ")" : "");
       else if (data.state === "building") {
@@ -263,7 +274,7 @@
 
     $("#prime-cache").addEventListener("click", async () => {
       const mine = seq;
-      $("#prime-cache").disabled = true;
+      setDisabled($("#prime-cache"), true);
       try {
         await api("POST", repoApi("/tag/" + current.tag + "/squash?" + squashParams()));
         toast("Squash build requested");
