@@ -21,9 +21,7 @@ def test_it_lets_the_demo_robot_pull_and_run_the_image(stack: Stack, dockerd, tm
 
     dockerd.docker("login", stack.host, "-u", robot, "--password-stdin", input=token.encode())
     dockerd.docker("pull", f"{stack.host}/acme/web:v1")
-    run = dockerd.docker(
-        "run", "--rm", "--network", "none", f"{stack.host}/acme/web:v1", "busybox", "echo", "hi"
-    )
+    run = dockerd.run(f"{stack.host}/acme/web:v1", "busybox", "echo", "hi")
     assert run.stdout.decode().strip() == "hi"
 
 

@@ -51,7 +51,7 @@ def test_it_runs_in_docker(tmp_path: Path, dockerd) -> None:
         capture_output=True,
     )
     dockerd.docker("load", "-i", str(archive))
-    out = dockerd.docker("run", "--rm", "--network", "none", "qs-demo:v1", "busybox", "echo", "hi")
+    out = dockerd.run("qs-demo:v1", "busybox", "echo", "hi")
     assert out.stdout.decode().strip() == "hi"
-    out = dockerd.docker("run", "--rm", "--network", "none", "qs-demo:v1", "echo", "sh works")
+    out = dockerd.run("qs-demo:v1", "echo", "sh works")
     assert out.stdout.decode().strip() == "sh works"

@@ -42,9 +42,7 @@ def archives(tmp_path_factory) -> dict[str, Path]:
 def test_it_squashes_debian_app_into_an_image_docker_loads_and_runs(dockerd, archives):
     with open(archives["docker"], "rb") as f:
         dockerd.docker("load", input=f.read())
-    run = dockerd.docker(
-        "run", "--rm", "--pull", "never", "--network", "none", TAG, "python3", "/opt/app/main2.py"
-    )
+    run = dockerd.run(TAG, "python3", "/opt/app/main2.py")
     assert run.stdout.decode().strip() == "v2"
     layers = dockerd.docker("image", "inspect", "--format", "{{len .RootFS.Layers}}", TAG)
     assert layers.stdout.decode().strip() == "1"

@@ -204,9 +204,7 @@ def test_it_works_with_docker_login_push_pull_and_run(live, pushed, dockerd):
     dockerd.docker("rmi", ref, pushed)
     assert dockerd.docker("images", "-q", ref).stdout.strip() == b""
     dockerd.docker("pull", ref)
-    run = dockerd.docker(
-        "run", "--rm", "--pull", "never", "--network", "none", ref, "cat", "/etc/debian_version"
-    )
+    run = dockerd.run(ref, "cat", "/etc/debian_version")
     assert run.stdout.strip()
     wrong = dockerd.docker("login", live.host, "-u", live.robot, "--password-stdin",
                            input=b"WRONG", check=False)  # fmt: skip

@@ -84,6 +84,13 @@ class Dockerd:
             )
         return result
 
+    def run(self, image: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        """``docker run --rm`` of a local image, offline: never pulled (a missing image fails
+        instead of reaching Docker Hub) and without a network."""
+        return self.docker(
+            "run", "--rm", "--pull", "never", "--network", "none", image, *command, check=check
+        )
+
     def stop(self) -> None:
         if self.process is None:
             return

@@ -70,13 +70,7 @@ def test_it_copies_a_squashed_command_that_loads_and_runs(browser_page, stack, u
 
     loaded, image = run_copied(copied, dockerd)
     assert image.endswith(f"{ui_data.repo}:v1"), loaded.stdout
-    ran = dockerd.docker(
-        "run",
-        "--rm",
-        "--pull",
-        "never",
-        "--network",
-        "none",
+    ran = dockerd.run(
         image,
         "sh",
         "-c",
@@ -207,13 +201,7 @@ def test_it_copies_a_docker_pull_by_digest_that_pulls(browser_page, stack, ui_da
         ["bash", "-c", copied], env=dockerd.env, capture_output=True, text=True, timeout=600
     )
     assert pulled.returncode == 0, pulled.stderr[-3000:]
-    ran = dockerd.docker(
-        "run",
-        "--rm",
-        "--pull",
-        "never",
-        "--network",
-        "none",
+    ran = dockerd.run(
         copied.split()[-1],
         "python3",
         "-c",
@@ -262,13 +250,7 @@ def test_it_offers_platforms_and_gzip_for_a_multi_arch_tag(browser_page, stack, 
     expect(page.locator("#copy-feedback")).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     _, image = run_copied(copied, dockerd)
-    ran = dockerd.docker(
-        "run",
-        "--rm",
-        "--pull",
-        "never",
-        "--network",
-        "none",
+    ran = dockerd.run(
         image,
         "python3",
         "-c",
