@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from quaysquash.core import processes  # noqa: E402
-from tests.support.services import Stack  # noqa: E402
+from tests.support.services import NginxServer, Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP, free_port, require  # noqa: E402
 
 # The last field tells a pull that followed a build from one served from the cache.
@@ -90,30 +90,12 @@ def layer_blobs(image: Path) -> list[Path]:
 
 def start_nginx(
     root: Path, workdir: Path, accel_upstream: str, accel_sendfile: bool
-) -> tuple[subprocess.Popen, int]:
+) -> NginxServer:
     """nginx serving ``root`` on /sendfile/ and /read/, and, on /c1/, proxying to a quaysquash
     web process that answers cached pulls with X-Accel-Redirect into /_squash/."""
-    port = free_port()
-    conf = workdir / "nginx.conf"
-    conf.write_text(
+    return NginxServer(
+        workdir / f"nginx-{'sendfile' if accel_sendfile else 'read'}",
         f"""
-daemon off;
-worker_processes 1;
-user root;
-pid {workdir}/nginx.pid;
-error_log {workdir}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    client_body_temp_path {workdir}/body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
         location /sendfile/ {{ alias {root}/; sendfile on; }}
         location /read/ {{ alias {root}/; sendfile off; output_buffers 2 1m; }}
         location /c1/ {{
@@ -126,23 +108,8 @@ http {{
             alias {root.parent}/;
             sendfile {"on" if accel_sendfile else "off"};
             output_buffers 2 1m;
-        }}
-    }}
-}}
-"""
-    )
-    proc = subprocess.Popen([require("nginx"), "-c", str(conf), "-e", str(workdir / "err.log")])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            import socket
-
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("nginx did not start")
+        }}""",
+    ).start()
 
 
 async def one_download(host: str, port: int, path: str, auth: str) -> int:
@@ -248,19 +215,18 @@ def main() -> None:
         name = next(p.name for p in blobs.iterdir() if p.suffix == ".tar")
         # nginx with and without sendfile (on loopback plain reads can win): the faster one is
         # the anchor, and the X-Accel location is configured the same way.
-        nginx, nginx_port = start_nginx(blobs, workdir, f"127.0.0.1:{accel_port}", True)
+        nginx = start_nginx(blobs, workdir, f"127.0.0.1:{accel_port}", True)
         fastest = {}
         for mode in ("sendfile", "read"):
-            runs = [curl(f"http://127.0.0.1:{nginx_port}/{mode}/{name}") for _ in range(5)]
+            runs = [curl(f"{nginx.url}/{mode}/{name}") for _ in range(5)]
             assert all(c[0] == 200 and c[3] == size for c in runs), runs
             fastest[mode] = min(c[2] for c in runs)
         nginx_mode = min(fastest, key=fastest.get)
         if nginx_mode == "read":
-            nginx.terminate()
-            nginx.wait(10)
-            nginx, nginx_port = start_nginx(blobs, workdir, f"127.0.0.1:{accel_port}", False)
-        nginx_url = f"http://127.0.0.1:{nginx_port}/{nginx_mode}/{name}"
-        accel_url = f"http://127.0.0.1:{nginx_port}/c1/squash/acme/web/v1"
+            nginx.stop()
+            nginx = start_nginx(blobs, workdir, f"127.0.0.1:{accel_port}", False)
+        nginx_url = f"{nginx.url}/{nginx_mode}/{name}"
+        accel_url = f"{nginx.url}/c1/squash/acme/web/v1"
         cached, plain, accel = [], [], []
         for _ in range(args.runs):
             cached.append(curl(url, auth))
@@ -281,8 +247,7 @@ def main() -> None:
         if accel_web is not None:
             accel_web.stop()
         if nginx is not None:
-            nginx.terminate()
-            nginx.wait(10)
+            nginx.stop()
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 

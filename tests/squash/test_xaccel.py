@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.tools import DEBIAN_APP, free_port, require
+from tests.support.services import NginxServer
+from tests.support.tools import DEBIAN_APP
 
 from .conftest import FAST_DEAD_WORKER, SquashSite, _site
 
@@ -28,25 +26,9 @@ def proxied() -> Iterator[tuple[SquashSite, str]]:
         site.import_image(DEBIAN_APP, "acme/web:v1")
         site.robot, site.token = site.stack.create_robot("acme", "deployer", {"web": "read"})
         workdir = Path(tempfile.mkdtemp(prefix="qsngx-", dir="/tmp"))
-        port = free_port()
-        conf = workdir / "nginx.conf"
-        conf.write_text(
+        nginx = NginxServer(
+            workdir,
             f"""
-daemon off;
-user root;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {workdir}/body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://{site.stack.host};
             proxy_set_header Host $http_host;
@@ -57,28 +39,12 @@ http {{
             internal;
             alias {site.stack.cache_dir}/;
             sendfile on;
-        }}
-    }}
-}}
-"""
-        )
-        nginx = subprocess.Popen(
-            [require("nginx"), "-c", str(conf), "-e", str(workdir / "error.log")],
-            stderr=subprocess.DEVNULL,
-        )
+        }}""",
+        ).start()
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.1)
-            yield site, f"http://127.0.0.1:{port}"
+            yield site, nginx.url
         finally:
-            nginx.terminate()
-            nginx.wait(10)
+            nginx.stop()
             shutil.rmtree(workdir, ignore_errors=True)
 
 

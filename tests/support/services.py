@@ -500,3 +500,61 @@ class S3Server(LoopbackServer):
             if name.startswith("QS_"):
                 setattr(settings, name, value)
         settings.QS_S3_REDIRECT = True
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+class NginxServer(LoopbackServer):
+    """Debian's nginx on a free loopback port, serving the ``locations`` given (the body of
+    its one ``server`` block), with every temporary path inside ``workdir``."""
+
+    log_name = "nginx-error.log"
+    label = "nginx"
+
+    def __init__(self, workdir: Path, locations: str, port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self.locations = locations
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10) -> NginxServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "nginx.conf"
+        temp = "\n".join(
+            f"    {kind}_temp_path {self.workdir}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        conf.write_text(
+            f"""daemon off;
+worker_processes 1;
+user root;
+pid {self.workdir}/nginx.pid;
+error_log {self.log_path};
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+{temp}
+    server {{
+        listen 127.0.0.1:{self.port};
+{self.locations}
+    }}
+}}
+"""
+        )
+        self.child = Child(
+            "nginx",
+            [require("nginx"), "-c", str(conf), "-e", str(self.log_path)],
+            log=self.workdir / "nginx.out",
+            stop_timeout=10,
+        ).start()
+        self.wait_ready(lambda: _port_open(self.port), timeout)
+        return self
