@@ -131,6 +131,11 @@ async def _read(fh: BinaryIO, offset: int, length: int) -> bytes:
     return await asyncio.to_thread(os.pread, fh.fileno(), length, offset)
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator (a sync iterator would make Django warn on every HEAD)
+
+
 def head_response(request, target: Target, image: SquashedImage | None) -> HttpResponse:
     """What a GET would answer, without a body and without starting a build.
 
@@ -143,7 +148,7 @@ def head_response(request, target: Target, image: SquashedImage | None) -> HttpR
         and (cache.cache_dir() / image.file_name).is_file()
     )
     if not ready:
-        response = StreamingHttpResponse(iter(()))  # streaming: no Content-Length is added
+        response = StreamingHttpResponse(_nothing())  # streaming: no Content-Length is added
         response["Content-Type"] = SquashedImage(compression=target.key.compression).media_type
         response["Docker-Content-Digest"] = target.manifest.digest
         response["X-Squash-Cache"] = image.state if image is not None else "missing"

@@ -17,7 +17,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import mmap
-import os
+import sys
 from collections.abc import AsyncIterator
 
 PAGE = mmap.PAGESIZE
@@ -43,7 +43,7 @@ class _PyBuffer(ctypes.Structure):
 
 
 def _load_mincore():
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
+    if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -57,6 +57,11 @@ def _load_mincore():
 
 _mincore = _load_mincore()
 
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+
 
 def available() -> bool:
     return _mincore is not None
@@ -65,14 +70,10 @@ def available() -> bool:
 def _address(buffer: mmap.mmap) -> int:
     """Where the mapping starts; stable for the life of the mmap object, which we hold."""
     view = _PyBuffer()
-    get = ctypes.pythonapi.PyObject_GetBuffer
-    get.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
-    if get(buffer, ctypes.byref(view), 0) != 0:
+    if _get_buffer(buffer, ctypes.byref(view), 0) != 0:
         raise OSError("cannot get the address of the mapping")
     address = view.buf
-    release = ctypes.pythonapi.PyBuffer_Release
-    release.argtypes = [ctypes.POINTER(_PyBuffer)]
-    release(ctypes.byref(view))
+    _release_buffer(ctypes.byref(view))
     return address
 
 
