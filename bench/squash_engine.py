@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from isal import igzip  # noqa: E402
 
-from quaysquash.squash.engine import (  # noqa: E402
+from squashengine import (  # noqa: E402
     LayerIndex,
     LayerInput,
     index_layer,

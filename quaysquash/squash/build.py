@@ -56,7 +56,7 @@ def load_or_index(digest: str) -> object:
 
 
 def _load_or_index(digest: str) -> object:
-    from quaysquash.squash import engine
+    import squashengine as engine
 
     path = cache.index_path(digest)
     try:
@@ -192,7 +192,7 @@ def build(image_id: int, task_id: str) -> str:
     the row marked ready and its sha256; on any error the row is failed with a user-facing
     reason and the partial file is deleted.
     """
-    from quaysquash.squash import engine
+    import squashengine as engine
 
     image = claim(image_id, task_id)
     if image is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import zstandard
 
-from quaysquash.squash.engine import (
+from squashengine import (
     LayerInput,
     index_layer,
     plan_squash,

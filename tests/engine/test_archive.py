@@ -12,7 +12,7 @@ import tarfile
 import pytest
 import zstandard
 
-from quaysquash.squash.engine import SquashError, plan_squash, write_squash
+from squashengine import SquashError, plan_squash, write_squash
 
 from .layerkit import CONFIG, E, inputs, layer, squash
 

@@ -1,4 +1,4 @@
-"""``python -m quaysquash.squash``: archives to a file or stdout, errors to stderr with a
+"""``python -m squashengine``: archives to a file or stdout, errors to stderr with a
 non-zero exit status."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .oracles import layered_docker_archive, oci_layout_of_layers
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "quaysquash.squash", *args],
+        [sys.executable, "-m", "squashengine", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         timeout=300,

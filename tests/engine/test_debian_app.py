@@ -28,7 +28,7 @@ def archives(tmp_path_factory) -> dict[str, Path]:
     for fmt in ("docker", "oci"):
         path = out / f"debian-app.{fmt}.tar"
         subprocess.run(
-            [sys.executable, "-m", "quaysquash.squash", f"{image}:latest", "-o", str(path)]
+            [sys.executable, "-m", "squashengine", f"{image}:latest", "-o", str(path)]
             + ["--format", fmt, "--tag", TAG],
             check=True,
             cwd=REPO_ROOT,
@@ -122,7 +122,7 @@ def test_it_squashes_a_docker_save_of_the_layered_image_to_the_same_layer(
         [
             sys.executable,
             "-m",
-            "quaysquash.squash",
+            "squashengine",
             str(saved),
             "-o",
             str(out),

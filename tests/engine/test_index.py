@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from quaysquash.squash.engine import (
+from squashengine import (
     DigestMismatchError,
     LayerCorruptError,
     LayerIndex,
@@ -16,7 +16,7 @@ from quaysquash.squash.engine import (
     plan_squash,
     write_squash,
 )
-from quaysquash.squash.engine import tarformat as tf
+from squashengine import tarformat as tf
 
 from .layerkit import CONFIG, E, compress, decompress, digest_of, inputs, layer
 

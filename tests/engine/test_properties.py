@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quaysquash.squash.engine import SquashError, plan_squash, write_squash
+from squashengine import SquashError, plan_squash, write_squash
 
 from .layerkit import (
     CONFIG,

@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from quaysquash.squash.engine import SquashError, UnsafePathError
+from squashengine import SquashError, UnsafePathError
 
 from .layerkit import (
     E,

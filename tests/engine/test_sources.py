@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from quaysquash.squash.engine import (
+from squashengine import (
     LayerIndex,
     PlatformNotFoundError,
     SourceError,

@@ -1,4 +1,4 @@
-"""python -m quaysquash.squash SOURCE [-o FILE] [--format docker|oci|rootfs] [--platform os/arch]
+"""python -m squashengine SOURCE [-o FILE] [--format docker|oci|rootfs] [--platform os/arch]
 [--tag NAME] [--compression none|gzip|zstd]
 
 SOURCE is a local OCI image layout ``DIR[:ref]`` or a ``docker save`` tar (``FILE[:tag]``).
@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from quaysquash.squash.engine import (
+from . import (
     COMPRESSIONS,
     FORMATS,
     SquashError,
@@ -22,7 +22,7 @@ from quaysquash.squash.engine import (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m quaysquash.squash",
+        prog="python -m squashengine",
         description="Squash an image's layers into one docker-load (or OCI, or rootfs) tarball.",
     )
     parser.add_argument("source", help="OCI layout DIR[:ref] or docker save tar FILE[:tag]")
