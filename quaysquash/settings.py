@@ -11,24 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from quaysquash.envconfig import envbool, envchoice, envfloat, envint, envpath
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envbool(name: str, default: str) -> bool:
-    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
-
-
-def envint(name: str, default: str) -> int:
-    return int(os.getenv(name, default))
-
-
-def envfloat(name: str, default: str) -> float:
-    return float(os.getenv(name, default))
-
-
-def envpath(name: str, default: Path) -> Path:
-    value = os.getenv(name)
-    return Path(value).resolve() if value else default
 
 
 def _persistent_secret(path: Path, make) -> str:
@@ -66,7 +51,7 @@ DEBUG = envbool("DEBUG", "false")
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "*").split(",")
 
 QS_SERVER_HOSTNAME = os.getenv("QS_SERVER_HOSTNAME", "127.0.0.1:8000")
-QS_PREFERRED_URL_SCHEME = os.getenv("QS_PREFERRED_URL_SCHEME", "http")
+QS_PREFERRED_URL_SCHEME = envchoice("QS_PREFERRED_URL_SCHEME", "http", ("http", "https"))
 CSRF_TRUSTED_ORIGINS = [f"{QS_PREFERRED_URL_SCHEME}://{QS_SERVER_HOSTNAME}"]
 
 INSTALLED_APPS = [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.dockerd import Dockerd
+from tests.support.markers import database_backed, mark_database_tests
 
 if TYPE_CHECKING:
     from tests.support.services import S3Server, Stack
@@ -49,6 +50,7 @@ def redis_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+@database_backed
 def stack() -> Iterator[Stack]:
     """A complete running quaysquash (uvicorn, Celery worker with beat, Redis) in subprocesses.
 
@@ -89,6 +91,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+    mark_database_tests(items)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.markers import database_backed
 from tests.support.services import Stack
 from tests.support.tools import require, require_debian_app
 
@@ -132,6 +133,7 @@ def _site(extra_env: dict[str, str], prefix: str) -> Iterator[SquashSite]:
 
 
 @pytest.fixture(scope="session")
+@database_backed
 def site() -> Iterator[SquashSite]:
     """The squash stack with acme/web:v1 pushed by skopeo and acme+deployer (read on web)."""
     debian_app = require_debian_app()
@@ -170,6 +172,7 @@ def site() -> Iterator[SquashSite]:
 
 
 @pytest.fixture(scope="session")
+@database_backed
 def slow_site() -> Iterator[SquashSite]:
     """A stack whose builds are throttled to 40 MB/s (debian-app: 5.6 s), so that a worker can
     be killed mid-build and concurrent requests surely arrive while it runs."""

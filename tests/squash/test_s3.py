@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.support.markers import database_backed
 from tests.support.services import S3Server, wait_for
 from tests.support.tools import require, require_debian_app
 
@@ -28,6 +29,7 @@ PREFIX = "qs/"
 
 
 @pytest.fixture(scope="module")
+@database_backed
 def s3_site(s3_server: S3Server) -> Iterator[tuple[SquashSite, str]]:
     """A stack storing blobs in a fresh bucket (under ``qs/``); yields the site and bucket."""
     bucket = s3_server.create_bucket()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.markers import database_backed
 from tests.support.services import NginxServer
 from tests.support.tools import DEBIAN_APP
 
@@ -18,6 +19,7 @@ from .conftest import FAST_DEAD_WORKER, SquashSite, _site
 
 
 @pytest.fixture(scope="module")
+@database_backed
 def proxied() -> Iterator[tuple[SquashSite, str]]:
     """A stack with QS_SQUASH_X_ACCEL_PREFIX=/_squash/ behind Debian's nginx; yields the site
     and nginx's base URL."""

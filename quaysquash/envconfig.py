@@ -1,0 +1,59 @@
+"""Typed readers of environment variables for ``settings.py``.
+
+Each refuses a value it cannot read, naming the variable: a typo in a deployment's environment
+(``QS_S3_REDIRECT=flase``) stops the process at start instead of silently meaning the default's
+opposite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
+
+
+def _raw(name: str, default: str) -> str:
+    return os.getenv(name, default).strip()
+
+
+def envbool(name: str, default: str) -> bool:
+    value = _raw(name, default).lower()
+    if value in TRUE:
+        return True
+    if value in FALSE or value == "":
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean: use one of {', '.join(TRUE + FALSE)}"
+    )
+
+
+def envint(name: str, default: str) -> int:
+    value = _raw(name, default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def envfloat(name: str, default: str) -> float:
+    value = _raw(name, default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _raw(name, default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def envpath(name: str, default: Path) -> Path:
+    value = os.getenv(name)
+    return Path(value).resolve() if value else default
