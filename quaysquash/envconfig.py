@@ -31,20 +31,20 @@ def envbool(name: str, default: str) -> bool:
     )
 
 
-def envint(name: str, default: str) -> int:
+def _number(name: str, default: str, kind: type, what: str):
     value = _raw(name, default)
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+        raise ImproperlyConfigured(f"{name}={value!r} is not {what}") from None
+
+
+def envint(name: str, default: str) -> int:
+    return _number(name, default, int, "an integer")
 
 
 def envfloat(name: str, default: str) -> float:
-    value = _raw(name, default)
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+    return _number(name, default, float, "a number")
 
 
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
