@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from urllib.parse import quote
 
@@ -263,3 +264,28 @@ def test_it_answers_an_empty_index_for_a_missing_repository_on_the_live_server(l
         assert response.status_code == 200, repo
         assert response.headers["Content-Type"] == mediatypes.OCI_INDEX
         assert response.json()["manifests"] == []
+
+
+def test_it_lists_referrers_of_a_sha512_subject(registry):
+    """Distribution spec, "Listing Referrers" with a sha512 ``<digest>`` (OCI image spec,
+    "Digests"): the referrer, pushed by its own sha512 digest, is listed under that digest."""
+    subject = "sha512:" + hashlib.sha512(b"subject").hexdigest()
+    config = registry.push_blob("acme/private", EMPTY)
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "artifactType": "application/x.sbom",
+            "config": {"mediaType": mediatypes.OCI_EMPTY, "digest": config, "size": 2},
+            "layers": [],
+            "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject, "size": 7},
+        }
+    ).encode()
+    digest = "sha512:" + hashlib.sha512(raw).hexdigest()
+    put = registry.push_manifest("acme/private", digest, raw, mediatypes.OCI_MANIFEST)
+    assert put.status_code == 201 and put["OCI-Subject"] == subject
+    response = registry.request("GET", f"/v2/acme/private/referrers/{subject}")
+    assert response.status_code == 200
+    assert [m["digest"] for m in response.json()["manifests"]] == [digest]
+    short = registry.request("GET", "/v2/acme/private/referrers/sha512:" + "a" * 64)
+    assert short.status_code == 400 and error_codes(short) == ["DIGEST_INVALID"]
