@@ -265,6 +265,10 @@ def authorize(
             )
         if action == PULL:
             raise errors.NameUnknown(detail={"name": full_name})
+        if action == DELETE and not may(caller.principal, namespace, repository, PULL):
+            # Distribution spec, "Deleting Manifests": a delete in a repository that does not
+            # exist MUST be a 404; one the caller may not read answers the same.
+            raise errors.NameUnknown(detail={"name": full_name})
         raise errors.Denied(detail={"name": full_name})
     if caller.claims is not None and not scope_allows(caller.claims, full_name, action):
         raise insufficient_scope(request, token or "", scopes)

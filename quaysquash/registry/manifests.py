@@ -134,12 +134,12 @@ def store_manifest(
     for desc in parsed.children:
         child = Manifest.objects.filter(repository=repository, digest=desc.digest).first()
         if child is None:
-            exc = errors.ManifestUnknown(
+            # Distribution spec, "Push": a manifest refused for a descriptor naming a manifest
+            # or blob the registry does not have "MUST result in ... MANIFEST_BLOB_UNKNOWN".
+            raise errors.ManifestBlobUnknown(
                 f"index references manifest {desc.digest} unknown to this repository",
                 detail={"digest": desc.digest},
             )
-            exc.status = 400  # a refused push, not a missing resource at this URL
-            raise exc
         child_rows.append((desc, child))
     existing = Manifest.all_objects.filter(repository=repository, digest=digest).first()
     if existing is not None:

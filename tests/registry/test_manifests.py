@@ -117,6 +117,9 @@ def test_it_refuses_manifests_referencing_unknown_blobs(registry):
 
 
 def test_it_refuses_an_index_with_unknown_children(registry):
+    """Distribution spec, "Push": a manifest rejected because a descriptor names a manifest or
+    blob the registry does not have "MUST result in one or more MANIFEST_BLOB_UNKNOWN
+    errors" -- an index's children included."""
     raw = json.dumps(
         {
             "schemaVersion": 2,
@@ -128,7 +131,7 @@ def test_it_refuses_an_index_with_unknown_children(registry):
     ).encode()
     response = registry.push_manifest("acme/private", "multi", raw, mediatypes.OCI_INDEX)
     assert response.status_code == 400
-    assert error_codes(response) == ["MANIFEST_UNKNOWN"]
+    assert error_codes(response) == ["MANIFEST_BLOB_UNKNOWN"]
 
 
 def test_it_refuses_invalid_manifests(registry):
@@ -356,3 +359,22 @@ def test_it_serves_a_manifest_pushed_by_a_sha512_digest_on_the_live_server(live_
     )
     assert got.status_code == 200 and got.content == raw
     assert got.headers["Docker-Content-Digest"] == digest
+
+
+def test_it_answers_404_to_a_delete_in_a_repository_that_does_not_exist(registry, world):
+    """Distribution spec, "Deleting Manifests": "If the repository does not exist, the
+    response MUST return 404 Not Found"; a private repository the caller may not read answers
+    the same, and one it may read but not write is a 403."""
+    digest, _ = registry.push_image("acme/private", "v1")
+    outsider = registry.as_(world.outsider)
+    hidden = outsider.request("DELETE", f"/v2/acme/private/manifests/{digest}")
+    missing = outsider.request("DELETE", f"/v2/acme/missing/manifests/{digest}")
+    assert hidden.status_code == missing.status_code == 404
+    assert error_codes(hidden) == error_codes(missing) == ["NAME_UNKNOWN"]
+    assert hidden.content.replace(b"private", b"missing") == missing.content
+    blob = outsider.request("DELETE", f"/v2/acme/missing/blobs/{digest_of(b'x')}")
+    assert blob.status_code == 404
+    reader = registry.as_(world.reader).request("DELETE", "/v2/acme/private/manifests/v1")
+    assert reader.status_code == 403 and error_codes(reader) == ["DENIED"]
+    public = outsider.request("DELETE", "/v2/acme/public/manifests/v1")
+    assert public.status_code == 403
