@@ -230,8 +230,8 @@ def resolve_manifest(repository: Repository, reference: str) -> Manifest:
     """The live manifest a tag or digest names in ``repository``, else ``MANIFEST_UNKNOWN``.
 
     A reference that is neither a valid tag nor a digest names nothing, so a read answers
-    ``404 MANIFEST_UNKNOWN`` as the reference registry does (the spec's end-3 fails only with
-    404); writes refuse such a reference with 400 before they get here.
+    ``404 MANIFEST_UNKNOWN`` (the spec's end-3 fails only with 404; the reference registry
+    answers 404 too); writes refuse such a reference with 400 before they get here.
     """
     manifest = None
     if is_digest(reference):
