@@ -207,3 +207,21 @@ def test_it_answers_blob_unknown_on_s3_when_the_object_is_gone(registry, s3_buck
     for method in ("GET", "HEAD"):
         response = registry.request(method, f"/v2/acme/private/blobs/{digest}")
         assert response.status_code == 404
+
+
+def test_it_files_sha512_blobs_under_their_algorithm_on_s3(registry, s3_bucket, s3_server):
+    """sha512 on S3 storage: verified with sha512 while uploading, filed at
+    ``<prefix>blobs/sha512/<ab>/<hex>`` (OCI image spec, "Digests")."""
+    digest = sha512_of(DATA)
+    pushed = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", DATA)
+    assert pushed.status_code == 201
+    hexpart = digest.split(":")[1]
+    head = s3_server.client().head_object(
+        Bucket=s3_bucket, Key=f"reg/blobs/sha512/{hexpart[:2]}/{hexpart}"
+    )
+    assert head["ContentLength"] == len(DATA)
+    served = registry.request("HEAD", f"/v2/acme/private/blobs/{digest}")
+    assert served.status_code == 200 and served["Docker-Content-Digest"] == digest
+    wrong = sha512_of(b"not the data")
+    refused = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={wrong}", DATA)
+    assert refused.status_code == 400 and error_codes(refused) == ["DIGEST_INVALID"]
