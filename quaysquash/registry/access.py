@@ -12,8 +12,10 @@ authenticated writes.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -73,11 +75,14 @@ def principal_of(subject: str) -> Principal:
     raise tokens.InvalidToken("token subject no longer exists")
 
 
-def challenge(request, scope: str | None = None, error: str | None = None) -> str:
+def challenge(request, scope: str | Sequence[str] | None = None, error: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value; several scopes go space-separated into one ``scope``
+    attribute, as the reference registry writes them and token endpoints read them."""
     realm = f"{settings.QS_PREFERRED_URL_SCHEME}://{request.get_host()}/v2/auth"
     parts = [f'realm="{realm}"', f'service="{settings.QS_REGISTRY_SERVICE}"']
-    if scope:
-        parts.append(f'scope="{scope}"')
+    scopes = [scope] if isinstance(scope, str) else list(scope or ())
+    if scopes:
+        parts.append(f'scope="{" ".join(scopes)}"')
     if error:
         parts.append(f'error="{error}"')
     return "Bearer " + ",".join(parts)
@@ -200,11 +205,50 @@ def _remember(key: tuple[str, str, str], claims: tokens.TokenClaims, repository)
         _decisions[key] = (time.monotonic() + ttl, repository)
 
 
-def authorize(request, full_name: str, action: str, create: bool = False) -> Repository:
+def scope_for(full_name: str, action: str) -> str:
+    """The scope a token needs for ``action`` (what challenges ask for)."""
+    return f"repository:{full_name}:{'pull' if action == PULL else 'pull,push'}"
+
+
+# Clients differ in which answer makes them fetch a token with more scope. The token spec, the
+# reference registry and containerd, go-containerregistry and oras-go use 401 with
+# error="insufficient_scope"; oras-py resends the same token once after a 401 and asks for a
+# new one only on 403. So a token's first refusal for a request is 401, and the same token
+# retrying the same request within this many seconds gets 403 with the same challenge.
+REFUSAL_MEMORY = 30.0
+_refusals: dict[tuple[str, str, str], float] = {}
+
+
+def insufficient_scope(request, token: str, scopes: Sequence[str]) -> errors.RegistryError:
+    """The refusal of a valid token that lacks a scope its principal could be granted."""
+    value = challenge(request, scopes, "insufficient_scope")
+    # Only a hash of the token is kept: tokens are credentials.
+    key = (hashlib.sha256(token.encode()).hexdigest(), request.method, request.get_full_path())
+    now = time.monotonic()
+    with _decisions_lock:
+        repeated = _refusals.pop(key, 0.0) > now
+        if not repeated:
+            if len(_refusals) >= _MAX_DECISIONS:
+                _refusals.clear()
+            _refusals[key] = now + REFUSAL_MEMORY
+    if repeated:
+        return errors.Denied("token does not grant this access", challenge=value)
+    return errors.Unauthorized("token does not grant this access", challenge=value)
+
+
+def authorize(
+    request,
+    full_name: str,
+    action: str,
+    create: bool = False,
+    also: Sequence[str] = (),
+) -> Repository:
     """The repository ``full_name`` if the caller may perform ``action`` on it, else raise.
 
     With ``create`` a push to a name that does not exist yet creates it (private); otherwise a
-    missing repository answers ``NAME_UNKNOWN`` even to a caller who could create it.
+    missing repository answers ``NAME_UNKNOWN`` even to a caller who could create it. ``also``
+    lists further scopes the request will use (a mount's source): challenges ask for them too,
+    so a client following the challenge gets one token for the whole request.
     """
     token = _bearer(request)
     key = (token or "", full_name, action)
@@ -212,24 +256,22 @@ def authorize(request, full_name: str, action: str, create: bool = False) -> Rep
         return remembered
     caller = caller_from_request(request)
     namespace, repository = find_repository(full_name)
-    scope = f"repository:{full_name}:{'pull' if action == PULL else 'pull,push'}"
+    scopes = [scope_for(full_name, action), *also]
     if not may(caller.principal, namespace, repository, action):
         if caller.anonymous:
             raise errors.Unauthorized(
-                challenge=challenge(request, scope),
+                challenge=challenge(request, scopes),
                 detail=[{"Type": "repository", "Name": full_name, "Action": action}],
             )
         if action == PULL:
             raise errors.NameUnknown(detail={"name": full_name})
+        if action == DELETE and not may(caller.principal, namespace, repository, PULL):
+            # Distribution spec, "Deleting Manifests": a delete in a repository that does not
+            # exist MUST be a 404; one the caller may not read answers the same.
+            raise errors.NameUnknown(detail={"name": full_name})
         raise errors.Denied(detail={"name": full_name})
     if caller.claims is not None and not scope_allows(caller.claims, full_name, action):
-        # 403 rather than the token spec's 401: clients that keep one token (oras-py) fetch a
-        # new one only on 403, and docker/podman/skopeo ask for every scope up front anyway.
-        # The challenge names the scope to ask for.
-        raise errors.Denied(
-            "token does not grant this access",
-            challenge=challenge(request, scope, "insufficient_scope"),
-        )
+        raise insufficient_scope(request, token or "", scopes)
     if repository is None:
         if not create:
             raise errors.NameUnknown(detail={"name": full_name})

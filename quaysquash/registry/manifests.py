@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from django.utils import timezone
 
 from quaysquash.accounts.models import Repository
 
-from . import errors, mediatypes
+from . import digests, errors, mediatypes
 from .models import Blob, Manifest, ManifestChild, ManifestLayer, RepositoryBlob, Tag
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -37,17 +36,15 @@ class ParsedManifest:
     artifact_type: str
 
 
-def manifest_digest(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+def manifest_digest(raw: bytes, algorithm: str = digests.DEFAULT_ALGORITHM) -> str:
+    return digests.compute(raw, algorithm)
 
 
 def _descriptor(obj: object, where: str) -> Descriptor:
     if not isinstance(obj, dict):
         raise errors.ManifestInvalid(f"{where} is not a descriptor object")
     digest, size = obj.get("digest"), obj.get("size")
-    if not isinstance(digest, str) or not re.match(
-        r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", digest
-    ):
+    if not isinstance(digest, str) or not digests.GRAMMAR_RE.match(digest):
         raise errors.ManifestInvalid(f"{where} has an invalid digest")
     if not isinstance(size, int) or size < 0:
         raise errors.ManifestInvalid(f"{where} has an invalid size")
@@ -101,9 +98,9 @@ def parse_manifest(raw: bytes, content_type: str | None = None) -> ParsedManifes
     if not isinstance(layers_doc, list):
         raise errors.ManifestInvalid("manifest has no layers list")
     layers = [_descriptor(layer, f"layers[{i}]") for i, layer in enumerate(layers_doc)]
-    artifact_type = str(doc.get("artifactType") or "")
-    if not artifact_type and config.media_type not in mediatypes.IMAGE_CONFIGS | {""}:
-        artifact_type = config.media_type
+    # Distribution spec, "Listing Referrers": an image manifest without artifactType is
+    # listed with its config's mediaType, whatever it is (an image config too).
+    artifact_type = str(doc.get("artifactType") or "") or config.media_type
     return ParsedManifest(
         media_type, config, layers, children=[], subject=subject, artifact_type=artifact_type
     )
@@ -117,10 +114,18 @@ def _repo_blob(repository: Repository, digest: str) -> Blob:
 
 
 @transaction.atomic
-def store_manifest(repository: Repository, raw: bytes, content_type: str | None = None) -> Manifest:
-    """Store a manifest exactly as pushed after checking every reference is in the repository."""
+def store_manifest(
+    repository: Repository,
+    raw: bytes,
+    content_type: str | None = None,
+    algorithm: str = digests.DEFAULT_ALGORITHM,
+) -> Manifest:
+    """Store a manifest exactly as pushed after checking every reference is in the repository.
+
+    It is addressed by its digest in ``algorithm``: the one of the digest it was pushed by.
+    """
     parsed = parse_manifest(raw, content_type)
-    digest = manifest_digest(raw)
+    digest = manifest_digest(raw, algorithm)
     # References are checked even for known bytes: a deleted manifest pushed again is revived
     # only if what it points at is still there.
     config_blob = _repo_blob(repository, parsed.config.digest) if parsed.config else None
@@ -129,12 +134,12 @@ def store_manifest(repository: Repository, raw: bytes, content_type: str | None 
     for desc in parsed.children:
         child = Manifest.objects.filter(repository=repository, digest=desc.digest).first()
         if child is None:
-            exc = errors.ManifestUnknown(
+            # Distribution spec, "Push": a manifest refused for a descriptor naming a manifest
+            # or blob the registry does not have "MUST result in ... MANIFEST_BLOB_UNKNOWN".
+            raise errors.ManifestBlobUnknown(
                 f"index references manifest {desc.digest} unknown to this repository",
                 detail={"digest": desc.digest},
             )
-            exc.status = 400  # a refused push, not a missing resource at this URL
-            raise exc
         child_rows.append((desc, child))
     existing = Manifest.all_objects.filter(repository=repository, digest=digest).first()
     if existing is not None:
@@ -217,28 +222,30 @@ def link_blob(repository: Repository, digest: str, size: int, media_type: str = 
     return blob
 
 
-DIGEST_REF_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-
-
 def is_digest(reference: str) -> bool:
     return ":" in reference
 
 
 def resolve_manifest(repository: Repository, reference: str) -> Manifest:
-    """The live manifest a tag or digest names in ``repository``, else ``MANIFEST_UNKNOWN``."""
+    """The live manifest a tag or digest names in ``repository``, else ``MANIFEST_UNKNOWN``.
+
+    A reference that is neither a valid tag nor a digest names nothing, so a read answers
+    ``404 MANIFEST_UNKNOWN`` (the spec's end-3 fails only with 404; the reference registry
+    answers 404 too); writes refuse such a reference with 400 before they get here.
+    """
+    manifest = None
     if is_digest(reference):
-        if not DIGEST_REF_RE.match(reference):
-            raise errors.DigestInvalid(f"invalid digest {reference!r}")
-        manifest = Manifest.objects.filter(repository=repository, digest=reference).first()
-    else:
-        validate_tag_name(reference)
+        if digests.GRAMMAR_RE.match(reference):
+            manifest = Manifest.objects.filter(repository=repository, digest=reference).first()
+    elif TAG_RE.match(reference):
         tag = (
             Tag.objects.active()
             .filter(repository=repository, name=reference)
             .select_related("manifest")
             .first()
         )
-        manifest = tag.manifest if tag is not None and tag.manifest.deleted is None else None
+        if tag is not None and tag.manifest.deleted is None:
+            manifest = tag.manifest
     if manifest is None:
         raise errors.ManifestUnknown(detail={"reference": reference})
     return manifest

@@ -16,7 +16,6 @@ not show the secret key.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import uuid
@@ -29,6 +28,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 
+from . import digests
 from .storage import CHUNK, DigestMismatch, check_digest_syntax
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ class _MultipartWriter:
         self.parts: list[dict] = []
 
     def write(self, chunks: Iterable[bytes], expected: str | None) -> tuple[str, int]:
-        hasher = hashlib.sha256()
+        hasher = digests.hasher_for(expected)
         buffer = bytearray()
         size = 0
         try:
@@ -367,7 +367,7 @@ class _MultipartWriter:
                 if len(buffer) >= self._part_size():
                     self._send_part(bytes(buffer))
                     buffer = bytearray()
-            digest = "sha256:" + hasher.hexdigest()
+            digest = digests.of_hasher(hasher)
             if expected is not None and digest != expected:
                 raise DigestMismatch(expected, digest)
             if self.upload_id is None:

@@ -8,9 +8,7 @@ either holds complete, verified bytes or does not exist. ``QS_STORAGE_BACKEND=s3
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
@@ -19,10 +17,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
 
+from . import digests
+
 if TYPE_CHECKING:
     from .s3storage import S3Storage
 
-DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+DIGEST_RE = digests.DIGEST_RE
 CHUNK = 1024 * 1024
 
 
@@ -86,7 +86,7 @@ class LocalStorage:
         Nothing becomes visible unless the whole stream arrived and matched ``expected_digest``.
         """
         fd, tmp = tempfile.mkstemp(dir=self.uploads_dir, prefix="ingest-")
-        hasher = hashlib.sha256()
+        hasher = digests.hasher_for(expected_digest)
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -96,7 +96,7 @@ class LocalStorage:
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            digest = "sha256:" + hasher.hexdigest()
+            digest = digests.of_hasher(hasher)
             if expected_digest is not None and digest != expected_digest:
                 raise DigestMismatch(expected_digest, digest)
             self.commit_file(Path(tmp), digest)

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from . import digests
 from .storage import CHUNK, DigestMismatch, get_storage
 
 _MAX_STATES = 1024
@@ -94,8 +95,10 @@ def finish(upload_id: str, offset: int, expected_digest: str) -> tuple[str, int]
     """Verify the session's digest and move it into storage; returns ``(digest, size)``."""
     path = session_path(upload_id)
     hasher = _take(upload_id, offset)
-    if hasher is None:
-        hasher = hashlib.sha256()
+    algorithm = digests.algorithm_of(expected_digest)
+    if hasher is None or hasher.name != algorithm:
+        # The running hash is sha256 (the algorithm is only known now, from the PUT).
+        hasher = digests.new_hasher(algorithm)
         with open(path, "rb") as fh:
             remaining = offset
             while remaining > 0:
@@ -107,7 +110,7 @@ def finish(upload_id: str, offset: int, expected_digest: str) -> tuple[str, int]
     with open(path, "r+b") as fh:
         fh.truncate(offset)
         os.fsync(fh.fileno())
-    digest = "sha256:" + hasher.hexdigest()
+    digest = digests.of_hasher(hasher)
     if digest != expected_digest:
         raise DigestMismatch(expected_digest, digest)
     get_storage().commit_file(path, digest)

@@ -190,3 +190,13 @@ def s3_bucket(s3_server, settings) -> str:
     name = s3_server.create_bucket()
     s3_server.configure(settings, name, "reg/")
     return name
+
+
+@pytest.fixture(scope="module")
+def live_org(stack, request):
+    """An organization on the running stack for this test module (see ``live.py``), named
+    after the module so that modules never share one."""
+    from .live import make_live_org
+
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return make_live_org(stack, "lv" + module.replace("_", ""))

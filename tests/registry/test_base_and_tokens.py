@@ -115,14 +115,77 @@ def test_it_serves_requests_carrying_a_token(world, client, registry):
     assert response.status_code == 200
 
 
-def test_it_answers_a_token_without_the_needed_scope_with_a_challenge_for_it(world, client):
+def test_it_answers_a_token_without_the_needed_scope_with_a_challenge_for_it(
+    world, client, settings
+):
+    """Docker token spec ("the registry ... will return a 401 Unauthorized with information on
+    how to authenticate"), as the reference registry answers a token lacking a scope: 401 with
+    error="insufficient_scope" and the scope to ask for. The same token sending the same
+    request again at once gets 403 with the same challenge: oras-py only asks for a new token
+    on 403, after resending its token once."""
     token = get_token(client, "repository:acme/private:pull", world.writer.auth)["token"]
     response = client.post("/v2/acme/private/blobs/uploads/", **bearer(token))
-    assert response.status_code == 403
-    assert error_codes(response) == ["DENIED"]
+    assert response.status_code == 401
+    assert error_codes(response) == ["UNAUTHORIZED"]
     challenge = response["WWW-Authenticate"]
-    assert 'scope="repository:acme/private:pull,push"' in challenge
-    assert 'error="insufficient_scope"' in challenge
+    assert challenge == (
+        f'Bearer realm="http://testserver/v2/auth",service="{settings.QS_REGISTRY_SERVICE}",'
+        'scope="repository:acme/private:pull,push",error="insufficient_scope"'
+    )
+    again = client.post("/v2/acme/private/blobs/uploads/", **bearer(token))
+    assert again.status_code == 403
+    assert error_codes(again) == ["DENIED"]
+    assert again["WWW-Authenticate"] == challenge
+    # Another request (or another token) starts again at 401.
+    other = client.post("/v2/acme/private/blobs/uploads/?x=1", **bearer(token))
+    assert other.status_code == 401
+    refreshed = get_token(client, "repository:acme/private:pull,push", world.writer.auth)["token"]
+    assert client.post("/v2/acme/private/blobs/uploads/", **bearer(refreshed)).status_code == 202
+
+
+def test_it_lets_a_client_that_refreshes_on_401_carry_on_over_the_live_server(live_org):
+    """A real token flow on the live server: a client holding a pull token (from a first
+    HEAD) that follows the 401 challenge gets push and finishes the upload."""
+    import hashlib
+
+    from .live import TokenFlow
+
+    repo = f"{live_org.org}/app"
+    flow = TokenFlow(live_org.stack.url, (live_org.robot, live_org.robot_token))
+    digest = "sha256:" + hashlib.sha256(b"refresh").hexdigest()
+    probe = flow.request("HEAD", f"/v2/{repo}/blobs/{digest}")
+    assert probe.status_code == 404
+    assert flow.challenges[-1]["scope"] == f"repository:{repo}:pull"
+    started = flow.request("POST", f"/v2/{repo}/blobs/uploads/")
+    assert started.status_code == 202
+    challenge = flow.challenges[-1]
+    assert challenge["error"] == "insufficient_scope"
+    assert challenge["scope"] == f"repository:{repo}:pull,push"
+    done = flow.request("PUT", f"{started.headers['Location']}?digest={digest}", data=b"refresh")
+    assert done.status_code == 201
+    assert len(flow.challenges) == 2
+
+
+def test_it_lets_oras_py_refresh_its_token_after_a_pull_only_start(live_org, tmp_path, monkeypatch):
+    """oras-py keeps one token: its push starts with a HEAD (a pull token), and its POST then
+    lacks push. It resends once on 401 and refreshes only on 403, which it gets; the web log
+    shows the 401, 403, 202 sequence."""
+    import oras.client
+
+    repo = f"{live_org.org}/app"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("oras-py refresh\n")
+    client = oras.client.OrasClient(hostname=live_org.host, insecure=True)
+    client.login(username=live_org.robot, password=live_org.robot_token, hostname=live_org.host)
+    before = len(live_org.stack.web_log.read_text())
+    response = client.push(target=f"{live_org.host}/{repo}:refresh", files=["notes.txt"])
+    assert response.status_code == 201
+    posts = [
+        line.rsplit('"', 1)[1].split()[0]
+        for line in live_org.stack.web_log.read_text()[before:].splitlines()
+        if f'"POST /v2/{repo}/blobs/uploads/ ' in line
+    ]
+    assert posts[:3] == ["401", "403", "202"], posts
 
 
 def test_it_rejects_tampered_expired_and_foreign_tokens(world, client, settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 from quaysquash.registry.storage import get_storage
@@ -76,7 +77,7 @@ def test_it_only_serves_blobs_linked_to_the_repository(registry):
 
 
 def test_it_refuses_malformed_and_unsupported_digests(registry):
-    for digest in ("sha256:abc", "sha512:" + "a" * 128, "md5:" + "a" * 32):
+    for digest in ("sha256:abc", "sha512:" + "a" * 64, "md5:" + "a" * 32):
         response = registry.request("GET", f"/v2/acme/private/blobs/{digest}")
         assert response.status_code == 400, digest
         assert error_codes(response) == ["DIGEST_INVALID"]
@@ -90,6 +91,69 @@ def test_it_unlinks_a_blob_on_delete(registry):
     again = registry.request("DELETE", f"/v2/acme/private/blobs/{digest}")
     assert again.status_code == 404
     assert error_codes(again) == ["BLOB_UNKNOWN"]
+
+
+def sha512_of(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def test_it_stores_serves_and_unlinks_a_sha512_blob_like_a_sha256_one(registry):
+    """OCI image spec, "Digests": sha512 is a registered algorithm; distribution spec,
+    "Pulling blobs" / "Deleting Blobs": the blob is served under its digest (the
+    Docker-Content-Digest "MUST be a digest matching that of the response body") and a
+    missing one is a 404."""
+    digest = sha512_of(DATA)
+    pushed = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", DATA)
+    assert pushed.status_code == 201
+    assert pushed["Docker-Content-Digest"] == digest
+    assert pushed["Location"] == f"/v2/acme/private/blobs/{digest}"
+    hexpart = digest.split(":")[1]
+    assert get_storage().blob_path(digest).parts[-4:] == ("blobs", "sha512", hexpart[:2], hexpart)
+    head = registry.request("HEAD", f"/v2/acme/private/blobs/{digest}")
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(len(DATA)) and head["Docker-Content-Digest"] == digest
+    got = registry.request("GET", f"/v2/acme/private/blobs/{digest}")
+    assert body(got) == DATA and got["Docker-Content-Digest"] == digest
+    ranged = registry.request("GET", f"/v2/acme/private/blobs/{digest}", HTTP_RANGE="bytes=0-9")
+    assert ranged.status_code == 206 and body(ranged) == DATA[:10]
+    assert registry.request("DELETE", f"/v2/acme/private/blobs/{digest}").status_code == 202
+    for method in ("GET", "HEAD", "DELETE"):
+        gone = registry.request(method, f"/v2/acme/private/blobs/{digest}")
+        assert gone.status_code == 404, method
+        if method != "HEAD":
+            assert error_codes(gone) == ["BLOB_UNKNOWN"]
+
+
+def test_it_answers_blob_unknown_for_a_sha512_blob_never_pushed(registry):
+    response = registry.request("GET", f"/v2/acme/private/blobs/{sha512_of(b'never')}")
+    assert response.status_code == 404
+    assert error_codes(response) == ["BLOB_UNKNOWN"]
+
+
+def test_it_serves_sha512_blobs_over_the_live_server(live_org):
+    """The same over real HTTP, through the streaming upload handler (which hashes bodies
+    with sha256 on the way in: a sha512 push is verified with sha512 all the same)."""
+    import requests
+
+    repo = f"{live_org.org}/app"
+    digest = live_org.push_blob(repo, DATA, "sha512")
+    url = live_org.url(f"/v2/{repo}/blobs/{digest}")
+    got = requests.get(url, auth=live_org.basic(), timeout=30)
+    assert got.status_code == 200 and got.content == DATA
+    assert got.headers["Docker-Content-Digest"] == digest
+    hexpart = digest.split(":")[1]
+    stored = live_org.stack.storage_root / "blobs" / "sha512" / hexpart[:2] / hexpart
+    assert stored.read_bytes() == DATA
+    wrong = requests.post(
+        live_org.url(f"/v2/{repo}/blobs/uploads/?digest={sha512_of(b'other')}"),
+        data=DATA,
+        auth=live_org.basic(),
+        timeout=30,
+    )
+    assert wrong.status_code == 400 and error_codes(wrong) == ["DIGEST_INVALID"]
+    assert requests.delete(url, auth=live_org.basic(), timeout=30).status_code == 202
+    missing = requests.get(url, auth=live_org.basic(), timeout=30)
+    assert missing.status_code == 404 and error_codes(missing) == ["BLOB_UNKNOWN"]
 
 
 def test_it_answers_unknown_paths_and_names_in_the_error_format(registry):
@@ -143,3 +207,21 @@ def test_it_answers_blob_unknown_on_s3_when_the_object_is_gone(registry, s3_buck
     for method in ("GET", "HEAD"):
         response = registry.request(method, f"/v2/acme/private/blobs/{digest}")
         assert response.status_code == 404
+
+
+def test_it_files_sha512_blobs_under_their_algorithm_on_s3(registry, s3_bucket, s3_server):
+    """sha512 on S3 storage: verified with sha512 while uploading, filed at
+    ``<prefix>blobs/sha512/<ab>/<hex>`` (OCI image spec, "Digests")."""
+    digest = sha512_of(DATA)
+    pushed = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={digest}", DATA)
+    assert pushed.status_code == 201
+    hexpart = digest.split(":")[1]
+    head = s3_server.client().head_object(
+        Bucket=s3_bucket, Key=f"reg/blobs/sha512/{hexpart[:2]}/{hexpart}"
+    )
+    assert head["ContentLength"] == len(DATA)
+    served = registry.request("HEAD", f"/v2/acme/private/blobs/{digest}")
+    assert served.status_code == 200 and served["Docker-Content-Digest"] == digest
+    wrong = sha512_of(b"not the data")
+    refused = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={wrong}", DATA)
+    assert refused.status_code == 400 and error_codes(refused) == ["DIGEST_INVALID"]

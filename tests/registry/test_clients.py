@@ -325,3 +325,33 @@ def test_it_round_trips_through_the_streaming_upload_handler(live, streaming_hos
         assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
     leftovers = [p.name for p in (live.stack.storage_root / "uploads").iterdir()]
     assert not [name for name in leftovers if name.startswith("body-")]
+
+
+def test_it_lets_docker_mount_shared_layers_from_another_repository(live, pushed, dockerd):
+    """Distribution spec, "Mounting a blob from another repository": docker pushes an image
+    whose layers it pulled from another repository of this registry with
+    ``?mount=<digest>&from=<repo>``; its token carries pull on the source, so every mount is a
+    201 and no layer is uploaded again."""
+    login = dockerd.docker(
+        "login", live.host, "-u", "regadmin", "--password-stdin", input=PASSWORD.encode()
+    )
+    assert b"Login Succeeded" in login.stdout
+    try:
+        dockerd.docker("pull", pushed)
+        ref = f"{live.host}/{ORG}/docker-mounted:v1"
+        dockerd.docker("tag", pushed, ref)
+        before = len(live.stack.web_log.read_text())
+        dockerd.docker("push", ref)
+        dockerd.docker("rmi", ref)
+    finally:
+        dockerd.docker("logout", live.host)
+    log = live.stack.web_log.read_text()[before:].splitlines()
+    target = f"/v2/{ORG}/docker-mounted/blobs/uploads/"
+    mounts = [line for line in log if f"POST {target}?" in line and "mount=" in line]
+    layers = json.loads(live.raw_manifest(pushed, live.robot_creds))["layers"]
+    assert len(mounts) >= len(layers), "\n".join(log)
+    assert all(" 201 " in line for line in mounts), "\n".join(mounts)
+    # Only docker's own image config (it writes a new one) may be uploaded, never a layer.
+    uploaded = [line for line in log if f"PUT {target}" in line]
+    for layer in layers:
+        assert not [line for line in uploaded if layer["digest"].split(":")[1] in line], layer

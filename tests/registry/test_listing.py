@@ -72,3 +72,16 @@ def test_it_paginates_the_catalog(registry):
     assert first["Link"] == '</v2/_catalog?n=1&last=acme%2Fprivate>; rel="next"'
     second = registry.request("GET", "/v2/_catalog?n=1&last=acme/private")
     assert second.json()["repositories"] == ["acme/public"]
+
+
+def test_it_sorts_tags_case_insensitively_and_pages_in_that_order(registry):
+    """Distribution spec, "Listing Tags": tags "MUST be in lexical order (i.e.
+    case-insensitive alphanumeric order)", with ``last`` in the same order."""
+    _, raw = registry.push_image("acme/private", "b")
+    for tag in ("A", "a", "C", "B2"):
+        registry.push_manifest("acme/private", tag, raw, mediatypes.OCI_MANIFEST)
+    listed = registry.request("GET", "/v2/acme/private/tags/list").json()["tags"]
+    assert listed == ["A", "a", "b", "B2", "C"]
+    page = registry.request("GET", "/v2/acme/private/tags/list?n=2&last=a")
+    assert page.json()["tags"] == ["b", "B2"]
+    assert page["Link"] == '</v2/acme/private/tags/list?n=2&last=B2>; rel="next"'

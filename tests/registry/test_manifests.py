@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from quaysquash.accounts.models import Repository
@@ -116,6 +117,9 @@ def test_it_refuses_manifests_referencing_unknown_blobs(registry):
 
 
 def test_it_refuses_an_index_with_unknown_children(registry):
+    """Distribution spec, "Push": a manifest rejected because a descriptor names a manifest or
+    blob the registry does not have "MUST result in one or more MANIFEST_BLOB_UNKNOWN
+    errors" -- an index's children included."""
     raw = json.dumps(
         {
             "schemaVersion": 2,
@@ -127,7 +131,7 @@ def test_it_refuses_an_index_with_unknown_children(registry):
     ).encode()
     response = registry.push_manifest("acme/private", "multi", raw, mediatypes.OCI_INDEX)
     assert response.status_code == 400
-    assert error_codes(response) == ["MANIFEST_UNKNOWN"]
+    assert error_codes(response) == ["MANIFEST_BLOB_UNKNOWN"]
 
 
 def test_it_refuses_invalid_manifests(registry):
@@ -156,8 +160,50 @@ def test_it_refuses_invalid_tag_names(registry):
         response = registry.push_manifest("acme/private", tag, raw, mediatypes.OCI_MANIFEST)
         assert response.status_code == 400, tag
         assert error_codes(response) == ["TAG_INVALID"]
-    response = registry.request("GET", "/v2/acme/private/manifests/-bad")
+    response = registry.request("DELETE", "/v2/acme/private/manifests/-bad")
+    assert response.status_code == 400
     assert error_codes(response) == ["TAG_INVALID"]
+
+
+MALFORMED = (".INVALID", "-bad", "x" * 129, "sp%20ace", "sha256:not+hex", "Sha256:ab")
+
+
+def test_it_answers_manifest_unknown_to_reads_of_a_malformed_reference(registry):
+    """Distribution spec, "Pulling manifests": a reference MUST be a digest or a tag, and a
+    manifest not found MUST be a 404 (end-3 fails only with 404) -- the reference registry's
+    answer to ``GET .../manifests/.INVALID``. Writes still refuse such a reference (400)."""
+    registry.push_image("acme/private", "v1")
+    for reference in MALFORMED:
+        got = registry.request("GET", f"/v2/acme/private/manifests/{reference}")
+        assert got.status_code == 404, reference
+        assert error_codes(got) == ["MANIFEST_UNKNOWN"], reference
+        head = registry.request("HEAD", f"/v2/acme/private/manifests/{reference}")
+        assert head.status_code == 404 and head.content == b"", reference
+    raw = image_manifest(registry, "acme/private", "a")
+    put = registry.push_manifest("acme/private", ".INVALID", raw, mediatypes.OCI_MANIFEST)
+    assert put.status_code == 400 and error_codes(put) == ["TAG_INVALID"]
+    delete = registry.request("DELETE", "/v2/acme/private/manifests/.INVALID")
+    assert delete.status_code == 400 and error_codes(delete) == ["TAG_INVALID"]
+    bad_digest = registry.request("DELETE", "/v2/acme/private/manifests/sha256:short")
+    assert bad_digest.status_code == 400 and error_codes(bad_digest) == ["DIGEST_INVALID"]
+
+
+def test_it_answers_manifest_unknown_to_malformed_references_on_the_live_server(live_org):
+    import requests
+
+    repo = f"{live_org.org}/app"
+    for method in ("GET", "HEAD"):
+        response = requests.request(
+            method,
+            live_org.url(f"/v2/{repo}/manifests/.INVALID"),
+            auth=live_org.basic(),
+            timeout=30,
+        )
+        assert response.status_code == 404, method
+        if method == "GET":
+            assert error_codes(response) == ["MANIFEST_UNKNOWN"]
+    put = live_org.push_manifest(repo, ".INVALID", live_org.image(repo, "x"))
+    assert put.status_code == 400 and error_codes(put) == ["TAG_INVALID"]
 
 
 def test_it_answers_manifest_unknown_for_missing_references(registry):
@@ -251,3 +297,84 @@ def test_it_lets_users_push_into_their_own_namespace(registry, world):
     bob = registry.as_(Who("bob", basic("bob", PASSWORD)))
     bob.push_image("bob/tools", "v1")
     assert Repository.objects.filter(namespace__name="bob", name="tools").exists()
+
+
+def sha512_of(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def test_it_stores_and_serves_a_manifest_pushed_by_a_sha512_digest(registry):
+    """Distribution spec, "Pushing Manifests": "The Docker-Content-Digest header returns the
+    canonical digest of the uploaded blob, and MUST be equal to the client provided digest"
+    -- a sha512 one too; the manifest is then read and deleted under it."""
+    layer = registry.request(
+        "POST", f"/v2/acme/private/blobs/uploads/?digest={sha512_of(b'layer')}", b"layer"
+    )
+    config = registry.request(
+        "POST", f"/v2/acme/private/blobs/uploads/?digest={sha512_of(b'{}')}", b"{}"
+    )
+    assert layer.status_code == config.status_code == 201
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": sha512_of(b"{}"), "size": 2},
+            "layers": [
+                {"mediaType": mediatypes.OCI_LAYER, "digest": sha512_of(b"layer"), "size": 5}
+            ],
+        }
+    ).encode()
+    digest = sha512_of(raw)
+    put = registry.push_manifest("acme/private", digest, raw, mediatypes.OCI_MANIFEST)
+    assert put.status_code == 201
+    assert put["Docker-Content-Digest"] == digest
+    assert put["Location"] == f"/v2/acme/private/manifests/{digest}"
+    for method in ("GET", "HEAD"):
+        got = registry.request(method, f"/v2/acme/private/manifests/{digest}")
+        assert got.status_code == 200 and got["Docker-Content-Digest"] == digest
+    assert registry.request("GET", f"/v2/acme/private/manifests/{digest}").content == raw
+    wrong = registry.push_manifest(
+        "acme/private", sha512_of(b"other"), raw, mediatypes.OCI_MANIFEST
+    )
+    assert wrong.status_code == 400 and error_codes(wrong) == ["DIGEST_INVALID"]
+    assert registry.request("DELETE", f"/v2/acme/private/manifests/{digest}").status_code == 202
+    gone = registry.request("GET", f"/v2/acme/private/manifests/{digest}")
+    assert gone.status_code == 404 and error_codes(gone) == ["MANIFEST_UNKNOWN"]
+
+
+def test_it_serves_a_manifest_pushed_by_a_sha512_digest_on_the_live_server(live_org):
+    import requests
+
+    repo = f"{live_org.org}/app"
+    doc = live_org.image(repo, "sha512", "sha512")
+    raw = json.dumps(doc).encode()
+    digest = sha512_of(raw)
+    put = live_org.push_manifest(repo, digest, doc)
+    assert put.status_code == 201 and put.headers["Docker-Content-Digest"] == digest
+    got = requests.get(
+        live_org.url(f"/v2/{repo}/manifests/{digest}"),
+        headers={"Accept": mediatypes.OCI_MANIFEST},
+        auth=live_org.basic(),
+        timeout=30,
+    )
+    assert got.status_code == 200 and got.content == raw
+    assert got.headers["Docker-Content-Digest"] == digest
+
+
+def test_it_answers_404_to_a_delete_in_a_repository_that_does_not_exist(registry, world):
+    """Distribution spec, "Deleting Manifests": "If the repository does not exist, the
+    response MUST return 404 Not Found"; a private repository the caller may not read answers
+    the same, and one it may read but not write is a 403."""
+    digest, _ = registry.push_image("acme/private", "v1")
+    outsider = registry.as_(world.outsider)
+    hidden = outsider.request("DELETE", f"/v2/acme/private/manifests/{digest}")
+    missing = outsider.request("DELETE", f"/v2/acme/missing/manifests/{digest}")
+    assert hidden.status_code == missing.status_code == 404
+    assert error_codes(hidden) == error_codes(missing) == ["NAME_UNKNOWN"]
+    assert hidden.content.replace(b"private", b"missing") == missing.content
+    blob = outsider.request("DELETE", f"/v2/acme/missing/blobs/{digest_of(b'x')}")
+    assert blob.status_code == 404
+    reader = registry.as_(world.reader).request("DELETE", "/v2/acme/private/manifests/v1")
+    assert reader.status_code == 403 and error_codes(reader) == ["DENIED"]
+    public = outsider.request("DELETE", "/v2/acme/public/manifests/v1")
+    assert public.status_code == 403

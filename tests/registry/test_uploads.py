@@ -1,15 +1,16 @@
-"""``/v2/<name>/blobs/uploads/``: sessions, chunks, monolithic uploads, mounts, cleanup."""
+"""``/v2/<name>/blobs/uploads/``: sessions, chunks, monolithic uploads, cleanup (mounts: test_mounts.py)."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import time
 
 from django.utils import timezone
 
 from quaysquash.registry import uploads
-from quaysquash.registry.models import Blob, RepositoryBlob, Upload
+from quaysquash.registry.models import Blob, Upload
 from quaysquash.registry.storage import get_storage
 from quaysquash.registry.tasks import cleanup_stale_uploads
 
@@ -146,46 +147,6 @@ def test_it_answers_blob_upload_unknown_for_other_sessions(registry):
         assert error_codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
 
 
-def test_it_mounts_a_blob_from_a_repository_the_caller_may_read(registry, world):
-    digest = registry.push_blob("acme/private", DATA)
-    response = registry.request(
-        "POST", f"/v2/acme/public/blobs/uploads/?mount={digest}&from=acme/private"
-    )
-    assert response.status_code == 201
-    assert response["Location"] == f"/v2/acme/public/blobs/{digest}"
-    assert RepositoryBlob.objects.filter(repository=world.public, blob__digest=digest).exists()
-
-
-def test_it_falls_back_to_a_session_when_the_mount_source_is_not_readable(registry, world):
-    from quaysquash.accounts.models import Repository
-
-    Repository.objects.create(namespace=world.acme, name="secret")
-    digest = registry.push_blob("acme/secret", DATA)
-    other = registry.as_(world.foreign)
-    # The foreign robot may write its own repository but not read acme/secret.
-    from quaysquash.accounts.models import RepositoryPermission
-
-    RepositoryPermission.objects.create(
-        repository=Repository.objects.get(name="thing"),
-        robot=world_robot(world, "other", "bot"),
-        role="write",
-    )
-    response = other.request(
-        "POST", f"/v2/other/thing/blobs/uploads/?mount={digest}&from=acme/secret"
-    )
-    assert response.status_code == 202
-    missing = registry.request(
-        "POST", f"/v2/acme/public/blobs/uploads/?mount={digest_of(b'nope')}&from=acme/secret"
-    )
-    assert missing.status_code == 202
-
-
-def world_robot(world, namespace: str, short: str):
-    from quaysquash.accounts.models import RobotAccount
-
-    return RobotAccount.objects.get(namespace__name=namespace, short_name=short)
-
-
 def test_it_cleans_up_stale_sessions_and_orphaned_files(registry):
     stale = start(registry)
     registry.request("PATCH", stale, b"old bytes")
@@ -243,3 +204,172 @@ def test_it_publishes_nothing_to_s3_when_the_digest_is_wrong(registry, s3_bucket
     registry.request("PATCH", location, DATA)
     assert registry.request("PUT", f"{location}?digest={wrong}").status_code == 400
     assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+# --- Conformance: chunk order on the closing PUT, status with pull, sha512 ------------------
+
+
+def test_it_refuses_a_closing_put_whose_range_is_out_of_order_and_keeps_the_session(registry):
+    """Distribution spec, "Pushing a blob in chunks": "If a chunk is uploaded out of order, the
+    registry MUST respond with a 416"; the final chunk may come with the PUT, and "A GET
+    request may be used to retrieve the current valid offset" -- so the session stays."""
+    location = start(registry)
+    registry.request("PATCH", location, DATA[:1000], HTTP_CONTENT_RANGE="0-999")
+    digest = digest_of(DATA)
+    for stale in ("0-99", f"2000-{len(DATA) - 1}"):  # a retried chunk, a skipped one
+        response = registry.request(
+            "PUT", f"{location}?digest={digest}", DATA[1000:], HTTP_CONTENT_RANGE=stale
+        )
+        assert response.status_code == 416, stale
+        assert response["Range"] == "0-999"
+        assert response["Location"] == location
+        assert error_codes(response) == ["BLOB_UPLOAD_INVALID"]
+    status = registry.request("GET", location)
+    assert status.status_code == 204 and status["Range"] == "0-999"
+    done = registry.request(
+        "PUT",
+        f"{location}?digest={digest}",
+        DATA[1000:],
+        HTTP_CONTENT_RANGE=f"1000-{len(DATA) - 1}",
+    )
+    assert done.status_code == 201
+    assert get_storage().blob_path(digest).read_bytes() == DATA
+
+
+def test_it_keeps_the_session_after_an_out_of_order_patch(registry):
+    """Same section: a 416 for a PATCH leaves the session where it was."""
+    location = start(registry)
+    registry.request("PATCH", location, b"abcd", HTTP_CONTENT_RANGE="0-3")
+    refused = registry.request("PATCH", location, b"efgh", HTTP_CONTENT_RANGE="10-13")
+    assert refused.status_code == 416 and refused["Range"] == "0-3"
+    assert registry.request("GET", location)["Range"] == "0-3"
+    resumed = registry.request("PATCH", location, b"efgh", HTTP_CONTENT_RANGE="4-7")
+    assert resumed.status_code == 202 and resumed["Range"] == "0-7"
+    done = registry.request("PUT", f"{location}?digest={digest_of(b'abcdefgh')}")
+    assert done.status_code == 201
+
+
+def test_it_enforces_chunk_order_over_the_live_server(live_org):
+    """The same over real HTTP and the streaming upload handler (the body is on disk before
+    the view runs; a refused chunk must leave nothing behind)."""
+    import requests
+
+    repo = f"{live_org.org}/app"
+    auth = live_org.basic()
+    started = requests.post(live_org.url(f"/v2/{repo}/blobs/uploads/"), auth=auth, timeout=30)
+    location = live_org.url(started.headers["Location"])
+    first = requests.patch(
+        location, data=DATA[:1000], headers={"Content-Range": "0-999"}, auth=auth, timeout=30
+    )
+    assert first.status_code == 202
+    late = requests.patch(
+        location, data=DATA[:1000], headers={"Content-Range": "0-999"}, auth=auth, timeout=30
+    )
+    assert late.status_code == 416 and late.headers["Range"] == "0-999"
+    digest = digest_of(DATA)
+    rest = {"Content-Range": f"1000-{len(DATA) - 1}"}
+    stale = requests.put(
+        f"{location}?digest={digest}",
+        data=DATA[1000:],
+        headers={"Content-Range": "0-99"},
+        auth=auth,
+        timeout=30,
+    )
+    assert stale.status_code == 416 and stale.headers["Range"] == "0-999"
+    status = requests.get(location, auth=auth, timeout=30)
+    assert status.status_code == 204 and status.headers["Range"] == "0-999"
+    done = requests.put(
+        f"{location}?digest={digest}", data=DATA[1000:], headers=rest, auth=auth, timeout=30
+    )
+    assert done.status_code == 201
+    from tests.support.services import wait_for
+
+    # The server deletes an unclaimed body just after it has answered.
+    uploads_dir = live_org.stack.storage_root / "uploads"
+    wait_for(lambda: not list(uploads_dir.glob("body-*")), timeout=10, what="bodies deleted")
+
+
+def pull_token(client, who, repo: str) -> dict[str, str]:
+    response = client.get(
+        "/v2/auth", {"service": "t", "scope": f"repository:{repo}:pull"}, **who.headers()
+    )
+    assert response.status_code == 200
+    return {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+
+
+def test_it_reports_upload_status_to_a_token_scoped_to_pull(registry, world, client):
+    """Distribution spec end-13 (``GET /v2/<name>/blobs/uploads/<reference>``, 204): the
+    reference registry grants it by method, GET being pull; a token without any scope on the
+    repository is told which one to ask for."""
+    location = start(registry)
+    registry.request("PATCH", location, b"12345")
+    response = client.get(location, **pull_token(client, world.writer, "acme/private"))
+    assert response.status_code == 204 and response["Range"] == "0-4"
+    other = client.get(location, **pull_token(client, world.writer, "acme/public"))
+    assert other.status_code == 401
+    assert error_codes(other) == ["UNAUTHORIZED"]
+    assert 'scope="repository:acme/private:pull"' in other["WWW-Authenticate"]
+    assert 'error="insufficient_scope"' in other["WWW-Authenticate"]
+    # Anyone without read is answered as for a missing repository.
+    hidden = client.get(location, **world.outsider.headers())
+    assert hidden.status_code == 404 and error_codes(hidden) == ["NAME_UNKNOWN"]
+
+
+def test_it_reports_upload_status_to_a_pull_token_over_the_live_server(live_org):
+    from .live import TokenFlow
+
+    repo = f"{live_org.org}/app"
+    pusher = TokenFlow(live_org.stack.url, (live_org.robot, live_org.robot_token))
+    started = pusher.request("POST", f"/v2/{repo}/blobs/uploads/")
+    assert started.status_code == 202
+    assert pusher.request("PATCH", started.headers["Location"], data=b"12345").status_code == 202
+    reader = TokenFlow(live_org.stack.url, (live_org.robot, live_org.robot_token))
+    reader.token = reader.fetch_token(
+        [f"repository:{repo}:pull"], live_org.url("/v2/auth"), pusher.challenges[0]["service"]
+    )
+    status = reader.request("GET", started.headers["Location"])
+    assert status.status_code == 204 and status.headers["Range"] == "0-4"
+    assert reader.challenges == []  # the pull token sufficed
+
+
+def sha512_of(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def test_it_accepts_sha512_uploads_in_one_put_and_in_chunks(registry):
+    """OCI image spec, "Digests" (sha512 registered); distribution spec, "Pushing a blob in
+    chunks": the closing PUT names the whole blob's digest, here a sha512 one, and the blob is
+    verified and filed under it."""
+    digest = sha512_of(DATA)
+    location = start(registry)
+    single = registry.request("PUT", f"{location}?digest={digest}", DATA)
+    assert single.status_code == 201 and single["Docker-Content-Digest"] == digest
+    other = DATA[::-1]
+    location = start(registry)
+    registry.request("PATCH", location, other[:5000], HTTP_CONTENT_RANGE="0-4999")
+    uploads._states.clear()  # as after a restart: the file is hashed again, with sha512
+    registry.request("PATCH", location, other[5000:])
+    chunked = registry.request("PUT", f"{location}?digest={sha512_of(other)}")
+    assert chunked.status_code == 201
+    assert chunked["Docker-Content-Digest"] == sha512_of(other)
+    assert get_storage().blob_path(sha512_of(other)).read_bytes() == other
+    location = start(registry)
+    registry.request("PATCH", location, other)
+    wrong = registry.request("PUT", f"{location}?digest={sha512_of(b'not it')}")
+    assert wrong.status_code == 400 and error_codes(wrong) == ["DIGEST_INVALID"]
+
+
+def test_it_accepts_sha512_uploads_over_the_live_server(live_org):
+    """Through the streaming handler, whose first chunk arrives hashed with sha256."""
+    import requests
+
+    repo, auth = f"{live_org.org}/app", live_org.basic()
+    digest = sha512_of(DATA)
+    started = requests.post(live_org.url(f"/v2/{repo}/blobs/uploads/"), auth=auth, timeout=30)
+    location = live_org.url(started.headers["Location"])
+    requests.patch(location, data=DATA[:4096], auth=auth, timeout=30)
+    requests.patch(location, data=DATA[4096:], auth=auth, timeout=30)
+    done = requests.put(f"{location}?digest={digest}", auth=auth, timeout=30)
+    assert done.status_code == 201 and done.headers["Docker-Content-Digest"] == digest
+    got = requests.get(live_org.url(f"/v2/{repo}/blobs/{digest}"), auth=auth, timeout=30)
+    assert got.content == DATA and got.headers["Docker-Content-Digest"] == digest

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import errors
+from .. import digests, errors
 from ..access import challenge
-from ..storage import CHUNK, DIGEST_RE, DigestMismatch
+from ..storage import CHUNK, DigestMismatch
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -83,7 +83,7 @@ def empty_response(status: int, headers: dict[str, str]) -> HttpResponse:
 
 
 def check_digest(digest: str | None) -> str:
-    if not digest or not DIGEST_RE.match(digest):
+    if not digests.is_valid(digest):
         raise errors.DigestInvalid(f"invalid or unsupported digest {digest!r}")
     return digest
 

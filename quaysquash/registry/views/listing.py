@@ -27,12 +27,19 @@ def _page_size(request: HttpRequest) -> int | None:
     return min(n, MAX_PAGE)
 
 
+def lexical(name: str) -> tuple[str, str]:
+    """Sort key: distribution spec, "Listing Tags": "lexical order (i.e. case-insensitive
+    alphanumeric order)"; names equal but for case keep a stable order."""
+    return name.lower(), name
+
+
 def paginate(request: HttpRequest, names: list[str], path: str) -> tuple[list[str], dict[str, str]]:
-    """The page of sorted ``names`` after ``last``, and a ``Link`` header when more follow."""
+    """The page of ``names`` (sorted by :func:`lexical`) after ``last``, and a ``Link`` header
+    when more follow."""
     n = _page_size(request)
     last = request.GET.get("last")
     if last:
-        names = [x for x in names if x > last]
+        names = [x for x in names if lexical(x) > lexical(last)]
     if n is None or len(names) <= n:
         return names, {}
     page = names[:n]
@@ -48,7 +55,8 @@ class TagsListView(RegistryView):
         names = sorted(
             Tag.objects.active()
             .filter(repository=repository, manifest__deleted__isnull=True)
-            .values_list("name", flat=True)
+            .values_list("name", flat=True),
+            key=lexical,
         )
         page, headers = paginate(request, names, f"/v2/{name}/tags/list")
         return json_response({"name": name, "tags": page}, **headers)

@@ -7,7 +7,7 @@ import json
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from .. import errors
+from .. import digests, errors
 from ..access import DELETE, PULL, PUSH, authorize
 from ..manifests import (
     MAX_MANIFEST_BYTES,
@@ -60,18 +60,23 @@ class ManifestView(RegistryView):
     def put(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
         repository = authorize(request, name, PUSH, create=True)
         raw = _read_manifest(request)
-        digest = manifest_digest(raw)
         tag_name = None
         if is_digest(reference):
-            if check_digest(reference) != digest:
+            # Distribution spec, "Pushing Manifests": Docker-Content-Digest MUST equal the
+            # digest the client pushed by, so the manifest is hashed with its algorithm.
+            algorithm = digests.algorithm_of(check_digest(reference))
+            digest = manifest_digest(raw, algorithm)
+            if reference != digest:
                 raise errors.DigestInvalid(
                     "manifest digest does not match the reference",
                     detail={"expected": reference, "actual": digest},
                 )
         else:
             tag_name = validate_tag_name(reference)
+            algorithm = digests.DEFAULT_ALGORITHM
+            digest = manifest_digest(raw, algorithm)
         with transaction.atomic():
-            manifest = store_manifest(repository, raw, request.META.get("CONTENT_TYPE"))
+            manifest = store_manifest(repository, raw, request.META.get("CONTENT_TYPE"), algorithm)
             tag = previous = None
             if tag_name:
                 previous = (
@@ -106,14 +111,23 @@ class ManifestView(RegistryView):
 
 
 def descriptor_of(manifest) -> dict:
+    """The manifest as a referrers list describes it (distribution spec, "Listing Referrers"):
+    its artifactType (for an image manifest without one, its config's mediaType; omitted for
+    an index without one) and its annotations."""
     raw = bytes(manifest.raw)
     descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(raw)}
-    if manifest.artifact_type:
-        descriptor["artifactType"] = manifest.artifact_type
     try:
-        annotations = json.loads(raw).get("annotations")
-    except (ValueError, AttributeError):
-        annotations = None
+        doc = json.loads(raw)
+    except ValueError:
+        doc = {}
+    artifact_type = manifest.artifact_type
+    config = doc.get("config")
+    if not artifact_type and isinstance(config, dict):
+        # Rows stored before the fallback covered image configs too have it empty.
+        artifact_type = str(config.get("mediaType") or "")
+    if artifact_type:
+        descriptor["artifactType"] = artifact_type
+    annotations = doc.get("annotations")
     if isinstance(annotations, dict) and annotations:
         descriptor["annotations"] = annotations
     return descriptor

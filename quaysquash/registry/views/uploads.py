@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .. import errors, uploads
-from ..access import PULL, PUSH, authorize
+from .. import digests, errors, uploads
+from ..access import PULL, PUSH, authorize, scope_for
 from ..bodies import hashed_body
 from ..manifests import link_blob
 from ..models import Blob, Upload
@@ -47,16 +47,18 @@ def _reader(request: HttpRequest):
 
 class UploadStartView(RegistryView):
     def post(self, request: HttpRequest, name: str) -> HttpResponse:
-        repository = authorize(request, name, PUSH, create=True)
         mount, source = request.GET.get("mount"), request.GET.get("from")
-        if mount and source and self._mount(request, repository, check_digest(mount), source):
+        # A mount reads the source: the challenge asks for both scopes at once.
+        also = [scope_for(source, PULL)] if mount and source else []
+        repository = authorize(request, name, PUSH, create=True, also=also)
+        if mount and source and self._mount(request, name, repository, check_digest(mount), source):
             return _blob_created(name, mount)
         digest = request.GET.get("digest")
         if digest is not None:
             # Monolithic upload: the whole blob in this request, verified before it is visible.
             check_digest(digest)
             body = hashed_body(request)
-            if body is not None:
+            if body is not None and body.hasher.name == digests.algorithm_of(digest):
                 # Already on disk and hashed by the ASGI handler: verify and rename.
                 if body.digest != digest:
                     raise DigestMismatch(digest, body.digest)
@@ -72,12 +74,18 @@ class UploadStartView(RegistryView):
         uploads.create(str(upload.pk))
         return empty_response(202, _upload_headers(name, upload))
 
-    def _mount(self, request: HttpRequest, repository, digest: str, source: str) -> bool:
+    def _mount(self, request: HttpRequest, name: str, repository, digest: str, source: str) -> bool:
         """Link a blob of ``source`` here if the caller may read it there; else ``False``, and
-        the client gets an ordinary upload session (the spec's fallback)."""
+        the client gets an ordinary upload session (the spec's fallback, "Mounting a blob from
+        another repository").
+
+        A token that lacks pull on a source its principal may read is refused with a challenge
+        for both scopes instead, so a client that follows it mounts rather than re-uploads. A
+        source the caller may not read, or that does not exist, falls back alike.
+        """
         try:
-            source_repo = authorize(request, source, PULL)
-        except errors.RegistryError:
+            source_repo = authorize(request, source, PULL, also=[scope_for(name, PUSH)])
+        except (errors.NameUnknown, errors.NameInvalid):
             return False
         blob = Blob.objects.filter(digest=digest, repository_links__repository=source_repo).first()
         if blob is None or not get_storage().exists(digest):
@@ -92,8 +100,10 @@ class UploadView(RegistryView):
         with uploads.session_lock(kwargs.get("upload_id", "")):
             return super().dispatch(request, *args, **kwargs)
 
-    def _session(self, request: HttpRequest, name: str, upload_id: str) -> Upload:
-        repository = authorize(request, name, PUSH)
+    def _session(
+        self, request: HttpRequest, name: str, upload_id: str, action: str = PUSH
+    ) -> Upload:
+        repository = authorize(request, name, action)
         try:
             upload = Upload.objects.filter(pk=uuid.UUID(upload_id), repository=repository).first()
         except (ValueError, ValidationError):
@@ -103,36 +113,22 @@ class UploadView(RegistryView):
         return upload
 
     def get(self, request: HttpRequest, name: str, upload_id: str) -> HttpResponse:
-        upload = self._session(request, name, upload_id)
+        # Reading a session's offset needs pull only, as in the reference registry (it grants
+        # by method: GET and HEAD are pull); the UUID is the capability.
+        upload = self._session(request, name, upload_id, PULL)
         return empty_response(204, _upload_headers(name, upload))
 
     def patch(self, request: HttpRequest, name: str, upload_id: str) -> HttpResponse:
         upload = self._session(request, name, upload_id)
-        content_range = request.META.get("HTTP_CONTENT_RANGE")
-        expected_end = None
-        if content_range:
-            match = CONTENT_RANGE_RE.match(content_range.strip())
-            if not match:
-                raise errors.BlobUploadInvalid(f"malformed Content-Range {content_range!r}")
-            start, expected_end = int(match.group(1)), int(match.group(2))
-            if start != upload.offset or expected_end < start:
-                # Chunks must arrive in order; 416 tells the client where the session stands.
-                raise errors.RangeInvalid(
-                    f"chunk starts at {start}, session holds {upload.offset} bytes",
-                    headers=_upload_headers(name, upload),
-                )
-        self._append(request, upload)
-        if expected_end is not None and upload.offset != expected_end + 1:
-            raise errors.BlobUploadInvalid(
-                "chunk length does not match Content-Range",
-                headers=_upload_headers(name, upload),
-            )
+        self._append_chunk(request, name, upload)
         return empty_response(202, _upload_headers(name, upload))
 
     def put(self, request: HttpRequest, name: str, upload_id: str) -> HttpResponse:
         upload = self._session(request, name, upload_id)
         digest = check_digest(request.GET.get("digest"))
-        self._append(request, upload)
+        # The last chunk may come with the PUT; its Content-Range is checked like a PATCH's,
+        # before anything is written, so a refused chunk leaves the session as it was.
+        self._append_chunk(request, name, upload)
         try:
             digest, size = uploads.finish(str(upload.pk), upload.offset, digest)
         except Exception:
@@ -149,6 +145,35 @@ class UploadView(RegistryView):
         uploads.discard(str(upload.pk))
         upload.delete()
         return empty_response(204, {})
+
+    def _append_chunk(self, request: HttpRequest, name: str, upload: Upload) -> None:
+        """Append the body, checking its ``Content-Range`` if it has one.
+
+        Distribution spec, "Pushing a blob in chunks": chunks MUST arrive in order, and one
+        that does not start at the session's offset MUST be answered ``416``; the session
+        stays, and its status (``GET``) tells the client where to resume.
+        """
+        content_range = request.META.get("HTTP_CONTENT_RANGE")
+        if request.META.get("CONTENT_LENGTH") == "0":
+            # A closing PUT without a chunk: a range header left on it describes nothing.
+            content_range = None
+        expected_end = None
+        if content_range:
+            match = CONTENT_RANGE_RE.match(content_range.strip())
+            if not match:
+                raise errors.BlobUploadInvalid(f"malformed Content-Range {content_range!r}")
+            start, expected_end = int(match.group(1)), int(match.group(2))
+            if start != upload.offset or expected_end < start:
+                raise errors.RangeInvalid(
+                    f"chunk starts at {start}, session holds {upload.offset} bytes",
+                    headers=_upload_headers(name, upload),
+                )
+        self._append(request, upload)
+        if expected_end is not None and upload.offset != expected_end + 1:
+            raise errors.BlobUploadInvalid(
+                "chunk length does not match Content-Range",
+                headers=_upload_headers(name, upload),
+            )
 
     def _append(self, request: HttpRequest, upload: Upload) -> None:
         body = hashed_body(request)
