@@ -33,6 +33,7 @@ from quaysquash.accounts.principals import (
     is_anonymous,
     parse_basic_auth,
 )
+from quaysquash.core import shared_state
 
 from . import errors, tokens
 
@@ -216,24 +217,19 @@ def scope_for(full_name: str, action: str) -> str:
 # new one only on 403. So a token's first refusal for a request is 401, and the same token
 # retrying the same request within this many seconds gets 403 with the same challenge.
 REFUSAL_MEMORY = 30.0
-_refusals: dict[tuple[str, str, str], float] = {}
 
 
 def insufficient_scope(request, token: str, scopes: Sequence[str]) -> errors.RegistryError:
     """The refusal of a valid token that lacks a scope its principal could be granted."""
     value = challenge(request, scopes, "insufficient_scope")
-    # Only a hash of the token is kept: tokens are credentials.
-    key = (hashlib.sha256(token.encode()).hexdigest(), request.method, request.get_full_path())
-    now = time.monotonic()
-    with _decisions_lock:
-        repeated = _refusals.pop(key, 0.0) > now
-        if not repeated:
-            if len(_refusals) >= _MAX_DECISIONS:
-                _refusals.clear()
-            _refusals[key] = now + REFUSAL_MEMORY
-    if repeated:
-        return errors.Denied("token does not grant this access", challenge=value)
-    return errors.Unauthorized("token does not grant this access", challenge=value)
+    # Remembered in the shared Redis, so a retry landing on another web server counts too;
+    # only a hash of the token is kept: tokens are credentials.
+    key = hashlib.sha256(
+        f"{token}\n{request.method}\n{request.get_full_path()}".encode()
+    ).hexdigest()
+    if shared_state.first_time(f"refusal:{key}", REFUSAL_MEMORY):
+        return errors.Unauthorized("token does not grant this access", challenge=value)
+    return errors.Denied("token does not grant this access", challenge=value)
 
 
 def authorize(

@@ -116,13 +116,15 @@ def test_it_serves_requests_carrying_a_token(world, client, registry):
 
 
 def test_it_answers_a_token_without_the_needed_scope_with_a_challenge_for_it(
-    world, client, settings
+    world, client, settings, redis_server
 ):
     """Docker token spec ("the registry ... will return a 401 Unauthorized with information on
     how to authenticate"), as the reference registry answers a token lacking a scope: 401 with
     error="insufficient_scope" and the scope to ask for. The same token sending the same
     request again at once gets 403 with the same challenge: oras-py only asks for a new token
-    on 403, after resending its token once."""
+    on 403, after resending its token once. That memory is in the shared Redis, so the retry
+    may land on another web server."""
+    settings.REDIS_URL = redis_server
     token = get_token(client, "repository:acme/private:pull", world.writer.auth)["token"]
     response = client.post("/v2/acme/private/blobs/uploads/", **bearer(token))
     assert response.status_code == 401
