@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 from . import tarformat as tf
 from .decompress import LayerStream
-from .errors import LayerCorruptError, UnsafePathError
+from .errors import LayerCorruptError, LimitExceededError, UnsafePathError
+from .limits import DEFAULT_LIMITS, Limits
 
 MAGIC = b"QSLI"
 VERSION = 1
@@ -172,18 +173,27 @@ def _read_strings(body: bytes, pos: int) -> tuple[list[bytes], int]:
 # -- indexing ------------------------------------------------------------------------------
 
 
-def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
-    """Index one layer blob (gzip, zstd or plain tar) in one pass, verifying its digest."""
-    stream = LayerStream(open_blob, digest, verify_digest=True, hash_uncompressed=True)
+def index_layer(
+    open_blob: Callable[[], BinaryIO], digest: str, limits: Limits = DEFAULT_LIMITS
+) -> LayerIndex:
+    """Index one layer blob (gzip, zstd or plain tar) in one pass, verifying its digest.
+
+    Memory and time stay bounded by ``limits`` whatever the blob holds: an extension header is
+    refused by its declared size before it is read, a decompression bomb once it inflates past
+    the allowed ratio, a huge (sparse or truncated) file by its declared size.
+    """
+    stream = LayerStream(
+        open_blob, digest, verify_digest=True, hash_uncompressed=True, limits=limits
+    )
     with stream:
         idx = LayerIndex(digest, compression=stream.compression)
         try:
             try:
-                _scan(stream, idx)
+                _scan(stream, idx, limits)
             except (ValueError, IndexError, KeyError, OverflowError, struct.error) as exc:
                 raise LayerCorruptError(digest, f"malformed tar: {exc}") from exc
             idx.tar_size = stream.drain()
-        except LayerCorruptError:
+        except (LayerCorruptError, LimitExceededError):
             # A digest mismatch explains a corrupt stream better than the decoder's complaint.
             _check_digest_after_error(stream)
             raise
@@ -194,6 +204,7 @@ def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
 
 
 def _check_digest_after_error(stream: LayerStream) -> None:
+    # Only the compressed bytes are read (no decompression): cheap even for a bomb.
     try:
         stream._blob.drain()
     except Exception:
@@ -205,13 +216,21 @@ def _corrupt(digest: str, detail: str) -> LayerCorruptError:
     return LayerCorruptError(digest, detail)
 
 
-def _scan(stream: LayerStream, idx: LayerIndex) -> None:
+def _scan(stream: LayerStream, idx: LayerIndex, limits: Limits) -> None:
     candidates: dict[bytes, tuple[int, list[bytes]]] = {}
-    _scan_entries(stream, idx, candidates)
+    _scan_entries(stream, idx, candidates, limits)
 
 
-def _scan_entries(stream, idx, candidates) -> None:
+def _too_big(digest: str, limit: str, detail: str) -> LimitExceededError:
+    return LimitExceededError(f"layer {digest}", limit, detail)
+
+
+def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
     digest = idx.digest
+    max_header = limits.max_header_bytes
+    max_path = limits.max_path_bytes
+    max_size = limits.max_output_bytes
+    max_entries = limits.max_entries
     kinds = idx.kinds
     paths = idx.paths
     hoffs = idx.header_offsets
@@ -242,6 +261,14 @@ def _scan_entries(stream, idx, candidates) -> None:
                 raise _corrupt(digest, str(exc)) from exc
             if typeflag not in tf.EXTENSIONS:
                 break
+            # Checked on the declared size, before a byte of it is read.
+            ext_bytes = stream.pos - start + tf.padded(size)
+            if size < 0 or ext_bytes > max_header:
+                raise _too_big(
+                    digest,
+                    f"max_header_bytes={max_header}",
+                    f"extension headers of {ext_bytes} bytes at offset {start}",
+                )
             data = stream.read_exact(tf.padded(size))
             raw_parts.append(data)
             data = data[:size]
@@ -284,6 +311,12 @@ def _scan_entries(stream, idx, candidates) -> None:
             segments = _gnu_sparse_entries(block[386:482])
             extended = block[482]
             while extended:
+                if stream.pos - start + 512 > max_header:
+                    raise _too_big(
+                        digest,
+                        f"max_header_bytes={max_header}",
+                        f"sparse map longer than {max_header} bytes at offset {start}",
+                    )
                 ext = stream.read_exact(512)
                 raw_parts.append(ext)
                 segments += _gnu_sparse_entries(ext[:504])
@@ -306,11 +339,25 @@ def _scan_entries(stream, idx, candidates) -> None:
             raise _corrupt(digest, f"negative size at offset {start}")
         data_len = 0 if typeflag in tf.HEADER_ONLY else size
 
+        if data_len > max_size:
+            raise _too_big(
+                digest,
+                f"max_output_bytes={max_size}",
+                f"an entry declares {data_len} bytes at offset {start}",
+            )
         if sparse_info is not None and sparse_info[0] == "pax":
-            sparse_info, maplen = _pax_sparse(stream, digest, pax, pax_list, data_len, start)
+            sparse_info, maplen = _pax_sparse(
+                stream, digest, pax, pax_list, data_len, start, max_header
+            )
             consumed = maplen
         else:
             consumed = 0
+        if sparse_info is not None and sparse_info[0] > max_size:
+            raise _too_big(
+                digest,
+                f"max_output_bytes={max_size}",
+                f"a sparse file declares {sparse_info[0]} bytes at offset {start}",
+            )
         stream.skip(tf.padded(data_len) - consumed)
 
         # kind
@@ -331,6 +378,13 @@ def _scan_entries(stream, idx, candidates) -> None:
             raise UnsafePathError(digest, name) from None
         if path == b"" and kind != tf.DIR:
             raise UnsafePathError(digest, name, "names the root but is not a directory")
+        if len(path) > max_path or len(linkname) > max_path:
+            raise _too_big(
+                digest,
+                f"max_path_bytes={max_path}",
+                f"a name or link target of {max(len(path), len(linkname))} bytes "
+                f"at offset {start}",
+            )
 
         base_start = path.rfind(b"/") + 1
         if b".wh." in path:
@@ -368,6 +422,8 @@ def _scan_entries(stream, idx, candidates) -> None:
                 link = linkname
 
         i = len(paths)
+        if i >= max_entries:
+            limits.check_entries(digest, i + 1)
         kinds.append(kind)
         paths.append(path)
         hoffs.append(start)
@@ -394,28 +450,37 @@ def _gnu_sparse_entries(area: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def _pax_sparse(stream: LayerStream, digest, pax, pax_list, data_len, start):
+def _pax_sparse(stream: LayerStream, digest, pax, pax_list, data_len, start, max_header):
     """Sparse map of a PAX sparse entry (0.0, 0.1, 1.0); returns (info, map bytes consumed)."""
     try:
         major = pax.get(b"GNU.sparse.major")
         if major == b"1":
             real = int(pax[b"GNU.sparse.realsize"])
             # The map is at the start of the data: decimal numbers, one per line, block padded.
-            text = b""
+            # It is read a block at a time, up to max_header bytes; lines are counted as they
+            # come so that a long map costs linear time.
+            blocks: list[bytes] = []
             consumed = 0
-            numbers: list[int] = []
+            lines = 0
             count = None
             while True:
                 if consumed >= data_len:
                     raise ValueError("sparse map runs past the data")
-                text += stream.read_exact(512)
+                if consumed + 512 > max_header:
+                    raise _too_big(
+                        digest,
+                        f"max_header_bytes={max_header}",
+                        f"sparse map longer than {max_header} bytes at offset {start}",
+                    )
+                block = stream.read_exact(512)
+                blocks.append(block)
                 consumed += 512
-                lines = text.split(b"\n")
-                numbers = [int(x) for x in lines[:-1]]
-                if numbers:
-                    count = numbers[0]
-                    if len(numbers) >= 1 + 2 * count:
-                        break
+                lines += block.count(b"\n")
+                if count is None and lines:
+                    count = int(b"".join(blocks).split(b"\n", 1)[0])
+                if count is not None and lines >= 1 + 2 * count:
+                    break
+            numbers = [int(x) for x in b"".join(blocks).split(b"\n")[: 1 + 2 * count]]
             segments = [(numbers[1 + 2 * j], numbers[2 + 2 * j]) for j in range(count)]
             return (real, consumed, segments), consumed
         real = int(pax.get(b"GNU.sparse.size", pax.get(b"GNU.sparse.realsize", b"0")))

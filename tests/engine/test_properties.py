@@ -53,6 +53,11 @@ def _ancestors(path: str) -> list[str]:
     return ["/".join(parts[:k]) for k in range(1, len(parts))]
 
 
+def _under_own_non_dir(state: dict[str, str], path: str) -> bool:
+    # No producer writes an entry under its own file or symlink (Docker cannot load that).
+    return any(state.get(anc, "dir") != "dir" for anc in _ancestors(path))
+
+
 def build_layer(ops, compression: str) -> bytes:
     """Entries for ``ops``, with parent directories like real layer producers write them."""
     entries: list[E] = []
@@ -97,12 +102,12 @@ def build_layer(ops, compression: str) -> bytes:
             entries.append(E(path, "hardlink", link=target, mode=0o644))
             put(path, "file")
         elif kind == "whiteout":
-            if op[2]:
+            if op[2] or _under_own_non_dir(state, path):
                 parents(path)
             head, _, base = path.rpartition("/")
             entries.append(E(f"{head}/.wh.{base}" if head else f".wh.{base}"))
         elif kind == "opaque":
-            if op[2]:
+            if op[2] or _under_own_non_dir(state, path + "/x"):
                 parents(path)
                 entries.append(E(path, "dir"))
                 put(path, "dir")
