@@ -382,8 +382,7 @@ def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
             raise _too_big(
                 digest,
                 f"max_path_bytes={max_path}",
-                f"a name or link target of {max(len(path), len(linkname))} bytes "
-                f"at offset {start}",
+                f"a name or link target of {max(len(path), len(linkname))} bytes at offset {start}",
             )
 
         base_start = path.rfind(b"/") + 1

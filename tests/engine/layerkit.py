@@ -23,10 +23,15 @@ from squashengine import (
 )
 
 MTIME = 1_700_000_000
-CONFIG = (
-    b'{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},'
-    b'"rootfs":{"type":"layers","diff_ids":[]},"history":[]}'
-)
+
+
+def config_for(layers: list[LayerInput]) -> bytes:
+    """An image config whose rootfs.diff_ids match ``layers`` (the engine checks them)."""
+    diff_ids = ",".join(f'"{layer.index.diff_id}"' for layer in layers)
+    return (
+        b'{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},'
+        b'"rootfs":{"type":"layers","diff_ids":[' + diff_ids.encode() + b']},"history":[]}'
+    )
 
 
 @dataclass
@@ -119,7 +124,8 @@ def inputs(blobs: list[bytes]) -> list[LayerInput]:
 
 def squash(blobs: list[bytes], format: str = "rootfs", **kwargs) -> tuple[bytes, object, object]:
     """(output bytes, plan, result) of squashing ``blobs``."""
-    plan = plan_squash(inputs(blobs), CONFIG, format=format, **kwargs)
+    layers = inputs(blobs)
+    plan = plan_squash(layers, config_for(layers), format=format, **kwargs)
     out = io.BytesIO()
     result = write_squash(plan, out)
     return out.getvalue(), plan, result

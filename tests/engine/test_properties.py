@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from squashengine import SquashError, plan_squash, write_squash
 
 from .layerkit import (
-    CONFIG,
     E,
     check_structure,
     compress,
+    config_for,
     inputs,
     layer,
     reference_tree,
@@ -134,7 +134,9 @@ def test_it_writes_exactly_the_planned_bytes_deterministically(stack, fmt):
     blobs = [build_layer(ops, "gzip") for ops in stack]
     outs = []
     for _ in range(2):
-        plan = plan_squash(inputs(blobs), CONFIG, format=fmt, repo_tag="r/x:1")
+        plan = plan_squash(
+            layers := inputs(blobs), config_for(layers), format=fmt, repo_tag="r/x:1"
+        )
         buf = io.BytesIO()
         result = write_squash(plan, buf)
         assert len(buf.getvalue()) == plan.size == result.size
