@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from . import tarformat as tf
-from .errors import DiffIdMismatchError, SquashError
+from .errors import ContentError, DiffIdMismatchError, SquashError
 from .index import LayerIndex
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import LayerPlan, plan_layer
@@ -105,9 +105,9 @@ def _squashed_config(config: bytes, diff_id: str, layer_count: int) -> dict:
     try:
         cfg = json.loads(config)
     except ValueError as exc:
-        raise SquashError(f"image config is not valid JSON: {exc}") from exc
+        raise ContentError(f"image config is not valid JSON: {exc}") from exc
     if not isinstance(cfg, dict):
-        raise SquashError("image config is not a JSON object")
+        raise ContentError("image config is not a JSON object")
     history = cfg.get("history") or []
     created = cfg.get("created") or next(
         (h.get("created") for h in reversed(history) if isinstance(h, dict) and h.get("created")),
@@ -128,7 +128,7 @@ def check_diff_ids(layers: Sequence[LayerInput], config: bytes) -> None:
     try:
         cfg = json.loads(config)
     except ValueError as exc:
-        raise SquashError(f"image config is not valid JSON: {exc}") from exc
+        raise ContentError(f"image config is not valid JSON: {exc}") from exc
     rootfs = cfg.get("rootfs") if isinstance(cfg, dict) else None
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list):
@@ -176,7 +176,7 @@ def plan_squash(
         layer_plan = plan_layer([layer.index for layer in layers])
     except (ValueError, KeyError, IndexError) as exc:
         # A header the planner must rewrite did not parse (the index check let it through).
-        raise SquashError(f"cannot plan the squash: malformed layer entry ({exc})") from exc
+        raise ContentError(f"cannot plan the squash: malformed layer entry ({exc})") from exc
     _squashed_config(config, _DIGEST_PLACEHOLDER, len(layers))  # validate early
     if format == "rootfs":
         head, render = b"", lambda diff_id: b""

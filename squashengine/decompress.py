@@ -154,8 +154,10 @@ class LayerStream:
         self._inflated = 0
         if self.compression == "gzip":
             source = self._blob
-            if not verify_digest and _rewinds(self._raw):
-                source = self._raw  # no Python layer between ISA-L and the file
+            if not verify_digest and _is_os_file(self._raw) and _rewinds(self._raw):
+                # No Python layer between ISA-L and a local file. Other readers (a bucket's)
+                # keep the wrapper: their read errors must stay storage errors, not corruption.
+                source = self._raw
             self._dec = igzip.GzipFile(fileobj=source, mode="rb")
         elif self.compression == "zstd":
             self._dec = _ZstdReader(self._blob)
@@ -348,6 +350,14 @@ class LayerStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _is_os_file(raw) -> bool:
+    try:
+        raw.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _rewinds(raw) -> bool:

@@ -276,6 +276,10 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
             _make_parents(root_b, path, made, dir_meta)
             if base.startswith(b".wh."):
                 continue
+            if not (m.isdir() and made.get(path)):
+                # It replaces whatever this layer had there, and all of that under it.
+                for key in [k for k in made if k.startswith(path + b"/")]:
+                    del made[key]
             made[path] = m.isdir()
             dest = os.path.join(root_b, path) if path else root_b
             if m.isdir():
