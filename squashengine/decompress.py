@@ -196,7 +196,8 @@ class LayerStream:
             raise LimitExceededError(
                 f"layer {self.digest}",
                 f"max_inflation_ratio={limits.max_inflation_ratio}",
-                f"{self._blob.size} compressed bytes inflate to more than {self._inflated}",
+                f"inflates more than {limits.max_inflation_ratio}-fold "
+                f"({self._blob.size} compressed bytes gave {self._inflated} so far)",
             )
 
     def _truncated(self) -> LayerCorruptError:

@@ -12,7 +12,7 @@ import tarfile
 import pytest
 import zstandard
 
-from squashengine import SquashError, plan_squash, write_squash
+from squashengine import ContentError, DiffIdMismatchError, SquashError, plan_squash, write_squash
 
 from .layerkit import E, config_for, inputs, layer, squash
 
@@ -174,3 +174,22 @@ def test_it_rejects_an_unknown_format_or_a_bad_config():
         plan_squash(layers := inputs(BLOBS), config_for(layers), format="zip")
     with pytest.raises(SquashError, match="config"):
         plan_squash(inputs(BLOBS), b"not json", format="docker")
+
+
+def test_it_refuses_layers_that_do_not_match_the_configs_diff_ids():
+    # What `docker pull` refuses ("layers from manifest don't match image configuration").
+    layers = inputs(BLOBS)
+    good = json.loads(config_for(layers))
+    plan_squash(layers, json.dumps(good).encode())
+    swapped = dict(good, rootfs={"type": "layers", "diff_ids": good["rootfs"]["diff_ids"][::-1]})
+    with pytest.raises(DiffIdMismatchError, match=r"layer 0 \(sha256:[0-9a-f]{64}\) has diff_id"):
+        plan_squash(layers, json.dumps(swapped).encode())
+    for count in (0, len(layers) - 1, len(layers) + 1):
+        ids = (good["rootfs"]["diff_ids"] * 2)[:count]
+        short = dict(good, rootfs={"type": "layers", "diff_ids": ids})
+        with pytest.raises(DiffIdMismatchError, match=f"{len(layers)} layers, {count} rootfs"):
+            plan_squash(layers, json.dumps(short).encode())
+    without = {k: v for k, v in good.items() if k != "rootfs"}
+    with pytest.raises(DiffIdMismatchError, match="no rootfs.diff_ids"):
+        plan_squash(layers, json.dumps(without).encode())
+    assert issubclass(DiffIdMismatchError, ContentError)
