@@ -98,7 +98,10 @@ class InsufficientSpaceError(Exception):
 def check_free_space(planned_bytes: int) -> None:
     """Refuse a build before its first byte (and before followers send headers) when the cache
     filesystem cannot hold ``planned_bytes`` and still keep QS_SQUASH_MIN_FREE_BYTES free."""
-    free = shutil.disk_usage(cache.cache_dir()).free
+    where = cache.cache_dir()
+    while not where.exists() and where != where.parent:
+        where = where.parent  # not created yet: the filesystem it will be on
+    free = shutil.disk_usage(where).free
     keep = settings.QS_SQUASH_MIN_FREE_BYTES
     if free < planned_bytes + keep:
         raise InsufficientSpaceError(
