@@ -9,9 +9,7 @@ hardlinks, sparse files). See docs/engine.md for the serialized format.
 from __future__ import annotations
 
 import struct
-import sys
 import zlib
-from array import array
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -19,6 +17,8 @@ from . import tarformat as tf
 from .decompress import LayerStream
 from .errors import LayerCorruptError, LimitExceededError, UnsafePathError
 from .limits import DEFAULT_LIMITS, Limits
+from .packing import pack_blob, pack_strings, pack_u64, unpack_blob, unpack_strings, unpack_u64
+from .sparse import gnu_sparse_entries, pax_sparse
 
 MAGIC = b"QSLI"
 VERSION = 1
@@ -77,22 +77,22 @@ class LayerIndex:
         meta = "\n".join([self.digest, self.diff_id, self.compression]).encode()
         parts = [
             struct.pack("<QQI", self.blob_size, self.tar_size, n),
-            _blob(meta),
+            pack_blob(meta),
             bytes(self.kinds),
-            _u64(self.header_offsets),
-            _u64(self.header_lengths),
-            _u64(self.data_lengths),
-            _strings(self.paths),
-            _strings(self.links),
-            _u64(list(self.headers)),
-            _strings(list(self.headers.values())),
+            pack_u64(self.header_offsets),
+            pack_u64(self.header_lengths),
+            pack_u64(self.data_lengths),
+            pack_strings(self.paths),
+            pack_strings(self.links),
+            pack_u64(list(self.headers)),
+            pack_strings(list(self.headers.values())),
         ]
         sparse = []
         for i, (real, maplen, segments) in self.sparse.items():
             sparse += [i, real, maplen, len(segments)]
             for off, length in segments:
                 sparse += [off, length]
-        parts.append(_u64(sparse))
+        parts.append(pack_u64(sparse))
         body = zlib.compress(b"".join(parts), 6)
         return MAGIC + struct.pack("<H", VERSION) + body
 
@@ -106,21 +106,21 @@ class LayerIndex:
         body = zlib.decompress(data[6:])
         blob_size, tar_size, n = struct.unpack_from("<QQI", body, 0)
         pos = 20
-        meta, pos = _read_blob(body, pos)
+        meta, pos = unpack_blob(body, pos)
         self = cls()
         self.digest, self.diff_id, self.compression = meta.decode().split("\n")
         self.blob_size, self.tar_size = blob_size, tar_size
         self.kinds = bytearray(body[pos : pos + n])
         pos += n
-        self.header_offsets, pos = _read_u64(body, pos)
-        self.header_lengths, pos = _read_u64(body, pos)
-        self.data_lengths, pos = _read_u64(body, pos)
-        self.paths, pos = _read_strings(body, pos)
-        self.links, pos = _read_strings(body, pos)
-        keys, pos = _read_u64(body, pos)
-        values, pos = _read_strings(body, pos)
+        self.header_offsets, pos = unpack_u64(body, pos)
+        self.header_lengths, pos = unpack_u64(body, pos)
+        self.data_lengths, pos = unpack_u64(body, pos)
+        self.paths, pos = unpack_strings(body, pos)
+        self.links, pos = unpack_strings(body, pos)
+        keys, pos = unpack_u64(body, pos)
+        values, pos = unpack_strings(body, pos)
         self.headers = dict(zip(keys, values, strict=True))
-        sparse, pos = _read_u64(body, pos)
+        sparse, pos = unpack_u64(body, pos)
         k = 0
         while k < len(sparse):
             i, real, maplen, count = sparse[k : k + 4]
@@ -129,45 +129,6 @@ class LayerIndex:
             k += 2 * count
             self.sparse[i] = (real, maplen, segs)
         return self
-
-
-def _u64(values: list[int]) -> bytes:
-    arr = array("Q", values)
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return struct.pack("<I", len(arr)) + arr.tobytes()
-
-
-def _read_u64(body: bytes, pos: int) -> tuple[list[int], int]:
-    (count,) = struct.unpack_from("<I", body, pos)
-    pos += 4
-    arr = array("Q")
-    arr.frombytes(body[pos : pos + 8 * count])
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return arr.tolist(), pos + 8 * count
-
-
-def _blob(value: bytes) -> bytes:
-    return struct.pack("<I", len(value)) + value
-
-
-def _read_blob(body: bytes, pos: int) -> tuple[bytes, int]:
-    (length,) = struct.unpack_from("<I", body, pos)
-    return body[pos + 4 : pos + 4 + length], pos + 4 + length
-
-
-def _strings(values: list[bytes]) -> bytes:
-    return _u64([len(v) for v in values]) + b"".join(values)
-
-
-def _read_strings(body: bytes, pos: int) -> tuple[list[bytes], int]:
-    lengths, pos = _read_u64(body, pos)
-    out = []
-    for length in lengths:
-        out.append(body[pos : pos + length])
-        pos += length
-    return out, pos
 
 
 # -- indexing ------------------------------------------------------------------------------
@@ -308,7 +269,7 @@ def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
 
         sparse_info = None
         if typeflag == 0x53:  # 'S': old GNU sparse, map in the header (+ extension blocks)
-            segments = _gnu_sparse_entries(block[386:482])
+            segments = gnu_sparse_entries(block[386:482])
             extended = block[482]
             while extended:
                 if stream.pos - start + 512 > max_header:
@@ -319,7 +280,7 @@ def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
                     )
                 ext = stream.read_exact(512)
                 raw_parts.append(ext)
-                segments += _gnu_sparse_entries(ext[:504])
+                segments += gnu_sparse_entries(ext[:504])
                 extended = ext[504]
             sparse_info = (parse_number(block[483:495]), 0, segments)
         elif b"GNU.sparse.major" in pax or b"GNU.sparse.map" in pax or b"GNU.sparse.offset" in pax:
@@ -346,7 +307,7 @@ def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
                 f"an entry declares {data_len} bytes at offset {start}",
             )
         if sparse_info is not None and sparse_info[0] == "pax":
-            sparse_info, maplen = _pax_sparse(
+            sparse_info, maplen = pax_sparse(
                 stream, digest, pax, pax_list, data_len, start, max_header
             )
             consumed = maplen
@@ -436,60 +397,3 @@ def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
             candidates[path] = (i, raw_parts)
         if sparse_info is not None and kind == tf.REG:
             idx.sparse[i] = sparse_info
-
-
-def _gnu_sparse_entries(area: bytes) -> list[tuple[int, int]]:
-    out = []
-    for k in range(0, len(area) - 23, 24):
-        off_field = area[k : k + 12]
-        len_field = area[k + 12 : k + 24]
-        if not off_field.strip(b"\0 ") and not len_field.strip(b"\0 "):
-            break
-        out.append((tf.parse_number(off_field), tf.parse_number(len_field)))
-    return out
-
-
-def _pax_sparse(stream: LayerStream, digest, pax, pax_list, data_len, start, max_header):
-    """Sparse map of a PAX sparse entry (0.0, 0.1, 1.0); returns (info, map bytes consumed)."""
-    try:
-        major = pax.get(b"GNU.sparse.major")
-        if major == b"1":
-            real = int(pax[b"GNU.sparse.realsize"])
-            # The map is at the start of the data: decimal numbers, one per line, block padded.
-            # It is read a block at a time, up to max_header bytes; lines are counted as they
-            # come so that a long map costs linear time.
-            blocks: list[bytes] = []
-            consumed = 0
-            lines = 0
-            count = None
-            while True:
-                if consumed >= data_len:
-                    raise ValueError("sparse map runs past the data")
-                if consumed + 512 > max_header:
-                    raise _too_big(
-                        digest,
-                        f"max_header_bytes={max_header}",
-                        f"sparse map longer than {max_header} bytes at offset {start}",
-                    )
-                block = stream.read_exact(512)
-                blocks.append(block)
-                consumed += 512
-                lines += block.count(b"\n")
-                if count is None and lines:
-                    count = int(b"".join(blocks).split(b"\n", 1)[0])
-                if count is not None and lines >= 1 + 2 * count:
-                    break
-            numbers = [int(x) for x in b"".join(blocks).split(b"\n")[: 1 + 2 * count]]
-            segments = [(numbers[1 + 2 * j], numbers[2 + 2 * j]) for j in range(count)]
-            return (real, consumed, segments), consumed
-        real = int(pax.get(b"GNU.sparse.size", pax.get(b"GNU.sparse.realsize", b"0")))
-        if b"GNU.sparse.map" in pax:
-            values = [int(x) for x in pax[b"GNU.sparse.map"].split(b",") if x]
-            segments = [(values[j], values[j + 1]) for j in range(0, len(values) - 1, 2)]
-        else:
-            offs = [int(v) for k, v in pax_list if k == b"GNU.sparse.offset"]
-            lens = [int(v) for k, v in pax_list if k == b"GNU.sparse.numbytes"]
-            segments = list(zip(offs, lens, strict=True))
-        return (real, 0, segments), 0
-    except (ValueError, KeyError, IndexError) as exc:
-        raise LayerCorruptError(digest, f"bad sparse map at offset {start}: {exc}") from exc
