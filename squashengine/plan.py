@@ -7,9 +7,9 @@ path (a replaced directory loses its lower subtree) except that directory meets 
 merges and takes the upper attributes; hardlinks belong to the inode their target had in the
 link's own layer. A parent directory a layer leaves out is created in that layer, as Docker's
 overlay2 does: a new 0755 root:root directory that hides the lower one's attributes, or replaces
-a lower non-directory (a symlink is never followed into); such a directory has no entry of its
-own in the output, so the loader creates it the same way (see docs/engine.md). The output is in application order (lowest layer first), so each layer is read
-once, sequentially; a directory is written at the earliest position any of its surviving
+a lower non-directory (a symlink is never followed into); it is written with a synthesized
+header (docs/engine.md). The output is in application order (lowest layer first), so each layer
+is read once, sequentially; a directory is written at the earliest position any of its surviving
 descendants needs it, with the header of its uppermost entry (kept in the index for this).
 """
 
