@@ -3,7 +3,7 @@ zeros, a 1 GiB PAX record, sparse and truncated files declaring 1 TiB.
 
 A gzip stream may hold many members, decompressed one after another (RFC 1952; Go, ISA-L and
 zlib all read them): one member of a 64 MiB run is compressed once and written again and again,
-so a 20 GiB layer costs a few megabytes of disk and no time to make.
+so a 20 GiB layer costs about 20 MB of disk, a 16 MiB buffer and a second to make.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from squashengine import tarformat as tf
 
 GiB = 1 << 30
 TiB = 1 << 40
-RUN = 64 << 20
+RUN = 16 << 20  # one run, compressed once: the only big buffer the generators hold
 
 
 @dataclass

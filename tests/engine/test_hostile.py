@@ -8,6 +8,7 @@ pytest process it was forked from (the high-water mark survives exec)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,7 @@ def test_it_refuses_a_hostile_layer_quickly_in_bounded_memory(tmp_path, case):
         code, stderr, took, peak = _squash(layout, out)
     finally:
         bomb.path.unlink()
+        shutil.rmtree(layout)  # it holds a hardlink to the blob
     assert code == 1, stderr
     assert bomb.digest in stderr and reason in stderr, stderr
     assert took < seconds, f"took {took:.1f}s"
