@@ -202,6 +202,30 @@ QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
 QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND = envint("QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND", "0")
 # Index the layers of every pushed tag right away, so that its first squash starts at once.
 QS_SQUASH_INDEX_ON_PUSH = envbool("QS_SQUASH_INDEX_ON_PUSH", "true")
+
+# --- Squash limits (squashengine.Limits; docs/squash-delivery.md "Limits") --------------------
+# What one squash may cost, so that a small hostile upload cannot exhaust a worker. A build that
+# hits one fails for good ("content" failure, remembered): see QS_SQUASH_CONTENT_FAILURE_SECONDS.
+# One entry's extension headers (PAX records, GNU long names, sparse map), like Go's archive/tar.
+QS_SQUASH_MAX_HEADER_BYTES = envint("QS_SQUASH_MAX_HEADER_BYTES", str(1024**2))
+QS_SQUASH_MAX_ENTRIES = envint("QS_SQUASH_MAX_ENTRIES", "500000")  # per layer
+QS_SQUASH_MAX_PATH_BYTES = envint("QS_SQUASH_MAX_PATH_BYTES", "4096")  # names, link targets
+# The squash's planned (uncompressed) size, checked from the plan before the first byte.
+QS_SQUASH_MAX_OUTPUT_BYTES = envint("QS_SQUASH_MAX_OUTPUT_BYTES", str(64 * 1024**3))
+# Uncompressed/compressed bytes of a layer, checked while indexing once more than
+# QS_SQUASH_MAX_INFLATION_GRACE_BYTES came out (small runs of zeros are harmless).
+QS_SQUASH_MAX_INFLATION_RATIO = envint("QS_SQUASH_MAX_INFLATION_RATIO", "100")
+QS_SQUASH_MAX_INFLATION_GRACE_BYTES = envint("QS_SQUASH_MAX_INFLATION_GRACE_BYTES", str(1024**3))
+# Free space the cache's filesystem must keep beyond a build's planned size.
+QS_SQUASH_MIN_FREE_BYTES = envint("QS_SQUASH_MIN_FREE_BYTES", str(1024**3))
+# A content failure (corrupt or hostile layer, limit, digest or diff_id mismatch) is answered
+# from the failed row this long before the key is built again; transient failures (worker or
+# storage trouble) retry after QS_SQUASH_RETRY_BASE_SECONDS, doubling per attempt up to the max.
+QS_SQUASH_CONTENT_FAILURE_SECONDS = envint("QS_SQUASH_CONTENT_FAILURE_SECONDS", str(24 * 3600))
+QS_SQUASH_RETRY_BASE_SECONDS = envfloat("QS_SQUASH_RETRY_BASE_SECONDS", "2")
+QS_SQUASH_RETRY_MAX_SECONDS = envfloat("QS_SQUASH_RETRY_MAX_SECONDS", "300")
+# --- end of squash limits ------------------------------------------------------------------
+
 CELERY_BEAT_SCHEDULE = {
     "squash-evict-cache": {
         "task": "quaysquash.squash.tasks.evict_cache",

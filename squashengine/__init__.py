@@ -6,21 +6,34 @@ See docs/engine.md.
 
 from .archive import COMPRESSIONS, FORMATS, LayerInput, SquashPlan, SquashResult, plan_squash
 from .errors import (
+    BlobUnavailableError,
+    ContentError,
+    DiffIdMismatchError,
     DigestMismatchError,
     LayerCorruptError,
+    LimitExceededError,
+    NotAnImageError,
     PlatformNotFoundError,
     SourceError,
     SquashError,
     UnsafePathError,
 )
 from .index import LayerIndex, index_layer
+from .limits import DEFAULT_LIMITS, Limits
 from .sources import ImageSource, open_source
 from .stream import write_squash
 
 __all__ = [
     "COMPRESSIONS",
+    "DEFAULT_LIMITS",
     "FORMATS",
+    "BlobUnavailableError",
+    "ContentError",
+    "DiffIdMismatchError",
     "DigestMismatchError",
+    "LimitExceededError",
+    "Limits",
+    "NotAnImageError",
     "ImageSource",
     "LayerCorruptError",
     "LayerIndex",

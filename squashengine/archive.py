@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from . import tarformat as tf
-from .errors import SquashError
+from .errors import ContentError, DiffIdMismatchError, SquashError
 from .index import LayerIndex
+from .limits import DEFAULT_LIMITS, Limits
 from .plan import LayerPlan, plan_layer
 
 FORMATS = ("docker", "oci", "rootfs")
@@ -74,6 +75,12 @@ class SquashPlan:
         return len(self.head) + self.layer.size + self.tail_size
 
     @property
+    def planned_bytes(self) -> int:
+        """Bytes of the uncompressed output (what a compressed output starts from): the figure
+        the output limit and a caller's free-space check are held against."""
+        return len(self.head) + self.layer.size + self.tail_size
+
+    @property
     def entries(self) -> int:
         return self.layer.entries
 
@@ -98,9 +105,9 @@ def _squashed_config(config: bytes, diff_id: str, layer_count: int) -> dict:
     try:
         cfg = json.loads(config)
     except ValueError as exc:
-        raise SquashError(f"image config is not valid JSON: {exc}") from exc
+        raise ContentError(f"image config is not valid JSON: {exc}") from exc
     if not isinstance(cfg, dict):
-        raise SquashError("image config is not a JSON object")
+        raise ContentError("image config is not a JSON object")
     history = cfg.get("history") or []
     created = cfg.get("created") or next(
         (h.get("created") for h in reversed(history) if isinstance(h, dict) and h.get("created")),
@@ -114,6 +121,32 @@ def _squashed_config(config: bytes, diff_id: str, layer_count: int) -> dict:
     return cfg
 
 
+def check_diff_ids(layers: Sequence[LayerInput], config: bytes) -> None:
+    """The layers' uncompressed digests must be the config's ``rootfs.diff_ids``, in number and
+    in order, as ``docker pull`` requires ("layers from manifest don't match image
+    configuration"); an image it refuses is not squashed into one that loads."""
+    try:
+        cfg = json.loads(config)
+    except ValueError as exc:
+        raise ContentError(f"image config is not valid JSON: {exc}") from exc
+    rootfs = cfg.get("rootfs") if isinstance(cfg, dict) else None
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, list):
+        raise DiffIdMismatchError("image config has no rootfs.diff_ids")
+    if len(diff_ids) != len(layers):
+        raise DiffIdMismatchError(
+            f"layers from the manifest don't match the image configuration: "
+            f"{len(layers)} layers, {len(diff_ids)} rootfs.diff_ids"
+        )
+    for position, (layer, want) in enumerate(zip(layers, diff_ids, strict=True)):
+        if layer.index.diff_id != want:
+            raise DiffIdMismatchError(
+                f"layers from the manifest don't match the image configuration: layer "
+                f"{position} ({layer.digest}) has diff_id {layer.index.diff_id}, "
+                f"the config says {want}"
+            )
+
+
 def plan_squash(
     layers: Sequence[LayerInput],
     config: bytes,
@@ -121,8 +154,13 @@ def plan_squash(
     format: str = "docker",
     repo_tag: str | None = None,
     compression: str = "none",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> SquashPlan:
-    """Plan the squash from the layer indexes alone (no decompression)."""
+    """Plan the squash from the layer indexes alone (no decompression).
+
+    Refuses, before any byte is written: layers that do not match the config's diff_ids, a
+    layer with more entries than ``limits`` allow, an output larger than they allow.
+    """
     if format not in FORMATS:
         raise SquashError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     if compression not in COMPRESSIONS:
@@ -131,11 +169,14 @@ def plan_squash(
     for layer in layers:
         if layer.index.digest and layer.index.digest != layer.digest:
             raise SquashError(f"layer {layer.digest}: index belongs to {layer.index.digest}")
+        # Stored indexes may predate a lower limit.
+        limits.check_entries(layer.digest, len(layer.index))
+    check_diff_ids(layers, config)
     try:
         layer_plan = plan_layer([layer.index for layer in layers])
     except (ValueError, KeyError, IndexError) as exc:
         # A header the planner must rewrite did not parse (the index check let it through).
-        raise SquashError(f"cannot plan the squash: malformed layer entry ({exc})") from exc
+        raise ContentError(f"cannot plan the squash: malformed layer entry ({exc})") from exc
     _squashed_config(config, _DIGEST_PLACEHOLDER, len(layers))  # validate early
     if format == "rootfs":
         head, render = b"", lambda diff_id: b""
@@ -144,7 +185,9 @@ def plan_squash(
     else:
         head, render = _oci(layers, config, layer_plan, repo_tag)
     tail_size = len(render(_DIGEST_PLACEHOLDER))
-    return SquashPlan(layers, layer_plan, format, compression, head, tail_size, render)
+    plan = SquashPlan(layers, layer_plan, format, compression, head, tail_size, render)
+    limits.check_output("the squash", plan.planned_bytes)
+    return plan
 
 
 def _docker(layers, config, layer_plan, repo_tag):

@@ -12,7 +12,8 @@ from typing import BinaryIO
 import zstandard
 from isal import igzip, isal_zlib
 
-from .errors import DigestMismatchError, LayerCorruptError
+from .errors import BlobUnavailableError, DigestMismatchError, LayerCorruptError, LimitExceededError
+from .limits import Limits
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -40,8 +41,9 @@ def detect_compression(head: bytes) -> str:
 class _BlobReader:
     """The raw blob: replays the sniffed prefix, hashes what passes through when asked."""
 
-    def __init__(self, raw: BinaryIO, prefix: bytes, hasher) -> None:
+    def __init__(self, raw: BinaryIO, prefix: bytes, hasher, digest: str = "") -> None:
         self._raw = raw
+        self._digest = digest
         self._prefix = prefix
         self._hasher = hasher
         self.size = 0
@@ -58,13 +60,21 @@ class _BlobReader:
                 data = self._prefix[:n]
                 self._prefix = self._prefix[n:]
                 if len(data) < n:
-                    data += self._raw.read(n - len(data))
+                    data += self._read_raw(n - len(data))
         else:
-            data = self._raw.read(n)
+            data = self._read_raw(n)
         if self._hasher is not None:
             self._hasher.update(data)
         self.size += len(data)
         return data
+
+    def _read_raw(self, n: int) -> bytes:
+        # A failing read of the storage is not a corrupt layer: it is raised as its own error
+        # (not an OSError), so the decompressors let it through unchanged.
+        try:
+            return self._raw.read(n)
+        except OSError as exc:
+            raise BlobUnavailableError(self._digest, f"{type(exc).__name__}: {exc}") from exc
 
     def readinto(self, buf) -> int:
         data = self.read(len(buf))
@@ -127,20 +137,27 @@ class LayerStream:
         *,
         verify_digest: bool = False,
         hash_uncompressed: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.digest = digest
         try:
             self._raw = open_blob()
             head = self._raw.read(4)
         except OSError as exc:
-            raise LayerCorruptError(digest, f"cannot read blob: {exc}") from exc
+            raise BlobUnavailableError(digest, f"{type(exc).__name__}: {exc}") from exc
         self.compression = detect_compression(head)
         self._blob_hasher = hashlib.sha256() if verify_digest else None
-        self._blob = _BlobReader(self._raw, head, self._blob_hasher)
+        self._blob = _BlobReader(self._raw, head, self._blob_hasher, digest)
+        # The inflation bound is checked on the bytes that came out so far against those that
+        # went in so far: a bomb is stopped after its grace allowance, not at its end.
+        self._limits = limits if limits is not None and self.compression != "none" else None
+        self._inflated = 0
         if self.compression == "gzip":
             source = self._blob
-            if not verify_digest and _rewinds(self._raw):
-                source = self._raw  # no Python layer between ISA-L and the file
+            if not verify_digest and _is_os_file(self._raw) and _rewinds(self._raw):
+                # No Python layer between ISA-L and a local file. Other readers (a bucket's)
+                # keep the wrapper: their read errors must stay storage errors, not corruption.
+                source = self._raw
             self._dec = igzip.GzipFile(fileobj=source, mode="rb")
         elif self.compression == "zstd":
             self._dec = _ZstdReader(self._blob)
@@ -164,9 +181,24 @@ class LayerStream:
         if not data:
             self._eof = True
             return b""
+        if self._limits is not None:
+            self._inflated += len(data)
+            self._check_inflation()
         if self._tar_hasher is not None:
             self._tar_hasher.update(data)
         return data
+
+    def _check_inflation(self) -> None:
+        limits = self._limits
+        if self._inflated <= limits.inflation_grace_bytes:
+            return
+        if self._inflated > limits.max_inflation_ratio * max(self._blob.size, 1):
+            raise LimitExceededError(
+                f"layer {self.digest}",
+                f"max_inflation_ratio={limits.max_inflation_ratio}",
+                f"inflates more than {limits.max_inflation_ratio}-fold "
+                f"({self._blob.size} compressed bytes gave {self._inflated} so far)",
+            )
 
     def _truncated(self) -> LayerCorruptError:
         return LayerCorruptError(self.digest, f"truncated tar stream at offset {self.pos}")
@@ -319,6 +351,14 @@ class LayerStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _is_os_file(raw) -> bool:
+    try:
+        raw.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _rewinds(raw) -> bool:

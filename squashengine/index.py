@@ -9,15 +9,16 @@ hardlinks, sparse files). See docs/engine.md for the serialized format.
 from __future__ import annotations
 
 import struct
-import sys
 import zlib
-from array import array
 from collections.abc import Callable
 from typing import BinaryIO
 
 from . import tarformat as tf
 from .decompress import LayerStream
-from .errors import LayerCorruptError, UnsafePathError
+from .errors import LayerCorruptError, LimitExceededError, UnsafePathError
+from .limits import DEFAULT_LIMITS, Limits
+from .packing import pack_blob, pack_strings, pack_u64, unpack_blob, unpack_strings, unpack_u64
+from .sparse import gnu_sparse_entries, pax_sparse
 
 MAGIC = b"QSLI"
 VERSION = 1
@@ -76,22 +77,22 @@ class LayerIndex:
         meta = "\n".join([self.digest, self.diff_id, self.compression]).encode()
         parts = [
             struct.pack("<QQI", self.blob_size, self.tar_size, n),
-            _blob(meta),
+            pack_blob(meta),
             bytes(self.kinds),
-            _u64(self.header_offsets),
-            _u64(self.header_lengths),
-            _u64(self.data_lengths),
-            _strings(self.paths),
-            _strings(self.links),
-            _u64(list(self.headers)),
-            _strings(list(self.headers.values())),
+            pack_u64(self.header_offsets),
+            pack_u64(self.header_lengths),
+            pack_u64(self.data_lengths),
+            pack_strings(self.paths),
+            pack_strings(self.links),
+            pack_u64(list(self.headers)),
+            pack_strings(list(self.headers.values())),
         ]
         sparse = []
         for i, (real, maplen, segments) in self.sparse.items():
             sparse += [i, real, maplen, len(segments)]
             for off, length in segments:
                 sparse += [off, length]
-        parts.append(_u64(sparse))
+        parts.append(pack_u64(sparse))
         body = zlib.compress(b"".join(parts), 6)
         return MAGIC + struct.pack("<H", VERSION) + body
 
@@ -105,21 +106,21 @@ class LayerIndex:
         body = zlib.decompress(data[6:])
         blob_size, tar_size, n = struct.unpack_from("<QQI", body, 0)
         pos = 20
-        meta, pos = _read_blob(body, pos)
+        meta, pos = unpack_blob(body, pos)
         self = cls()
         self.digest, self.diff_id, self.compression = meta.decode().split("\n")
         self.blob_size, self.tar_size = blob_size, tar_size
         self.kinds = bytearray(body[pos : pos + n])
         pos += n
-        self.header_offsets, pos = _read_u64(body, pos)
-        self.header_lengths, pos = _read_u64(body, pos)
-        self.data_lengths, pos = _read_u64(body, pos)
-        self.paths, pos = _read_strings(body, pos)
-        self.links, pos = _read_strings(body, pos)
-        keys, pos = _read_u64(body, pos)
-        values, pos = _read_strings(body, pos)
+        self.header_offsets, pos = unpack_u64(body, pos)
+        self.header_lengths, pos = unpack_u64(body, pos)
+        self.data_lengths, pos = unpack_u64(body, pos)
+        self.paths, pos = unpack_strings(body, pos)
+        self.links, pos = unpack_strings(body, pos)
+        keys, pos = unpack_u64(body, pos)
+        values, pos = unpack_strings(body, pos)
         self.headers = dict(zip(keys, values, strict=True))
-        sparse, pos = _read_u64(body, pos)
+        sparse, pos = unpack_u64(body, pos)
         k = 0
         while k < len(sparse):
             i, real, maplen, count = sparse[k : k + 4]
@@ -130,60 +131,30 @@ class LayerIndex:
         return self
 
 
-def _u64(values: list[int]) -> bytes:
-    arr = array("Q", values)
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return struct.pack("<I", len(arr)) + arr.tobytes()
-
-
-def _read_u64(body: bytes, pos: int) -> tuple[list[int], int]:
-    (count,) = struct.unpack_from("<I", body, pos)
-    pos += 4
-    arr = array("Q")
-    arr.frombytes(body[pos : pos + 8 * count])
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return arr.tolist(), pos + 8 * count
-
-
-def _blob(value: bytes) -> bytes:
-    return struct.pack("<I", len(value)) + value
-
-
-def _read_blob(body: bytes, pos: int) -> tuple[bytes, int]:
-    (length,) = struct.unpack_from("<I", body, pos)
-    return body[pos + 4 : pos + 4 + length], pos + 4 + length
-
-
-def _strings(values: list[bytes]) -> bytes:
-    return _u64([len(v) for v in values]) + b"".join(values)
-
-
-def _read_strings(body: bytes, pos: int) -> tuple[list[bytes], int]:
-    lengths, pos = _read_u64(body, pos)
-    out = []
-    for length in lengths:
-        out.append(body[pos : pos + length])
-        pos += length
-    return out, pos
-
-
 # -- indexing ------------------------------------------------------------------------------
 
 
-def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
-    """Index one layer blob (gzip, zstd or plain tar) in one pass, verifying its digest."""
-    stream = LayerStream(open_blob, digest, verify_digest=True, hash_uncompressed=True)
+def index_layer(
+    open_blob: Callable[[], BinaryIO], digest: str, limits: Limits = DEFAULT_LIMITS
+) -> LayerIndex:
+    """Index one layer blob (gzip, zstd or plain tar) in one pass, verifying its digest.
+
+    Memory and time stay bounded by ``limits`` whatever the blob holds: an extension header is
+    refused by its declared size before it is read, a decompression bomb once it inflates past
+    the allowed ratio, a huge (sparse or truncated) file by its declared size.
+    """
+    stream = LayerStream(
+        open_blob, digest, verify_digest=True, hash_uncompressed=True, limits=limits
+    )
     with stream:
         idx = LayerIndex(digest, compression=stream.compression)
         try:
             try:
-                _scan(stream, idx)
+                _scan(stream, idx, limits)
             except (ValueError, IndexError, KeyError, OverflowError, struct.error) as exc:
                 raise LayerCorruptError(digest, f"malformed tar: {exc}") from exc
             idx.tar_size = stream.drain()
-        except LayerCorruptError:
+        except (LayerCorruptError, LimitExceededError):
             # A digest mismatch explains a corrupt stream better than the decoder's complaint.
             _check_digest_after_error(stream)
             raise
@@ -194,6 +165,7 @@ def index_layer(open_blob: Callable[[], BinaryIO], digest: str) -> LayerIndex:
 
 
 def _check_digest_after_error(stream: LayerStream) -> None:
+    # Only the compressed bytes are read (no decompression): cheap even for a bomb.
     try:
         stream._blob.drain()
     except Exception:
@@ -205,13 +177,21 @@ def _corrupt(digest: str, detail: str) -> LayerCorruptError:
     return LayerCorruptError(digest, detail)
 
 
-def _scan(stream: LayerStream, idx: LayerIndex) -> None:
+def _scan(stream: LayerStream, idx: LayerIndex, limits: Limits) -> None:
     candidates: dict[bytes, tuple[int, list[bytes]]] = {}
-    _scan_entries(stream, idx, candidates)
+    _scan_entries(stream, idx, candidates, limits)
 
 
-def _scan_entries(stream, idx, candidates) -> None:
+def _too_big(digest: str, limit: str, detail: str) -> LimitExceededError:
+    return LimitExceededError(f"layer {digest}", limit, detail)
+
+
+def _scan_entries(stream, idx, candidates, limits: Limits) -> None:
     digest = idx.digest
+    max_header = limits.max_header_bytes
+    max_path = limits.max_path_bytes
+    max_size = limits.max_output_bytes
+    max_entries = limits.max_entries
     kinds = idx.kinds
     paths = idx.paths
     hoffs = idx.header_offsets
@@ -242,6 +222,14 @@ def _scan_entries(stream, idx, candidates) -> None:
                 raise _corrupt(digest, str(exc)) from exc
             if typeflag not in tf.EXTENSIONS:
                 break
+            # Checked on the declared size, before a byte of it is read.
+            ext_bytes = stream.pos - start + tf.padded(size)
+            if size < 0 or ext_bytes > max_header:
+                raise _too_big(
+                    digest,
+                    f"max_header_bytes={max_header}",
+                    f"extension headers of {ext_bytes} bytes at offset {start}",
+                )
             data = stream.read_exact(tf.padded(size))
             raw_parts.append(data)
             data = data[:size]
@@ -281,12 +269,18 @@ def _scan_entries(stream, idx, candidates) -> None:
 
         sparse_info = None
         if typeflag == 0x53:  # 'S': old GNU sparse, map in the header (+ extension blocks)
-            segments = _gnu_sparse_entries(block[386:482])
+            segments = gnu_sparse_entries(block[386:482])
             extended = block[482]
             while extended:
+                if stream.pos - start + 512 > max_header:
+                    raise _too_big(
+                        digest,
+                        f"max_header_bytes={max_header}",
+                        f"sparse map longer than {max_header} bytes at offset {start}",
+                    )
                 ext = stream.read_exact(512)
                 raw_parts.append(ext)
-                segments += _gnu_sparse_entries(ext[:504])
+                segments += gnu_sparse_entries(ext[:504])
                 extended = ext[504]
             sparse_info = (parse_number(block[483:495]), 0, segments)
         elif b"GNU.sparse.major" in pax or b"GNU.sparse.map" in pax or b"GNU.sparse.offset" in pax:
@@ -306,11 +300,25 @@ def _scan_entries(stream, idx, candidates) -> None:
             raise _corrupt(digest, f"negative size at offset {start}")
         data_len = 0 if typeflag in tf.HEADER_ONLY else size
 
+        if data_len > max_size:
+            raise _too_big(
+                digest,
+                f"max_output_bytes={max_size}",
+                f"an entry declares {data_len} bytes at offset {start}",
+            )
         if sparse_info is not None and sparse_info[0] == "pax":
-            sparse_info, maplen = _pax_sparse(stream, digest, pax, pax_list, data_len, start)
+            sparse_info, maplen = pax_sparse(
+                stream, digest, pax, pax_list, data_len, start, max_header
+            )
             consumed = maplen
         else:
             consumed = 0
+        if sparse_info is not None and sparse_info[0] > max_size:
+            raise _too_big(
+                digest,
+                f"max_output_bytes={max_size}",
+                f"a sparse file declares {sparse_info[0]} bytes at offset {start}",
+            )
         stream.skip(tf.padded(data_len) - consumed)
 
         # kind
@@ -331,6 +339,12 @@ def _scan_entries(stream, idx, candidates) -> None:
             raise UnsafePathError(digest, name) from None
         if path == b"" and kind != tf.DIR:
             raise UnsafePathError(digest, name, "names the root but is not a directory")
+        if len(path) > max_path or len(linkname) > max_path:
+            raise _too_big(
+                digest,
+                f"max_path_bytes={max_path}",
+                f"a name or link target of {max(len(path), len(linkname))} bytes at offset {start}",
+            )
 
         base_start = path.rfind(b"/") + 1
         if b".wh." in path:
@@ -368,6 +382,8 @@ def _scan_entries(stream, idx, candidates) -> None:
                 link = linkname
 
         i = len(paths)
+        if i >= max_entries:
+            limits.check_entries(digest, i + 1)
         kinds.append(kind)
         paths.append(path)
         hoffs.append(start)
@@ -381,51 +397,3 @@ def _scan_entries(stream, idx, candidates) -> None:
             candidates[path] = (i, raw_parts)
         if sparse_info is not None and kind == tf.REG:
             idx.sparse[i] = sparse_info
-
-
-def _gnu_sparse_entries(area: bytes) -> list[tuple[int, int]]:
-    out = []
-    for k in range(0, len(area) - 23, 24):
-        off_field = area[k : k + 12]
-        len_field = area[k + 12 : k + 24]
-        if not off_field.strip(b"\0 ") and not len_field.strip(b"\0 "):
-            break
-        out.append((tf.parse_number(off_field), tf.parse_number(len_field)))
-    return out
-
-
-def _pax_sparse(stream: LayerStream, digest, pax, pax_list, data_len, start):
-    """Sparse map of a PAX sparse entry (0.0, 0.1, 1.0); returns (info, map bytes consumed)."""
-    try:
-        major = pax.get(b"GNU.sparse.major")
-        if major == b"1":
-            real = int(pax[b"GNU.sparse.realsize"])
-            # The map is at the start of the data: decimal numbers, one per line, block padded.
-            text = b""
-            consumed = 0
-            numbers: list[int] = []
-            count = None
-            while True:
-                if consumed >= data_len:
-                    raise ValueError("sparse map runs past the data")
-                text += stream.read_exact(512)
-                consumed += 512
-                lines = text.split(b"\n")
-                numbers = [int(x) for x in lines[:-1]]
-                if numbers:
-                    count = numbers[0]
-                    if len(numbers) >= 1 + 2 * count:
-                        break
-            segments = [(numbers[1 + 2 * j], numbers[2 + 2 * j]) for j in range(count)]
-            return (real, consumed, segments), consumed
-        real = int(pax.get(b"GNU.sparse.size", pax.get(b"GNU.sparse.realsize", b"0")))
-        if b"GNU.sparse.map" in pax:
-            values = [int(x) for x in pax[b"GNU.sparse.map"].split(b",") if x]
-            segments = [(values[j], values[j + 1]) for j in range(0, len(values) - 1, 2)]
-        else:
-            offs = [int(v) for k, v in pax_list if k == b"GNU.sparse.offset"]
-            lens = [int(v) for k, v in pax_list if k == b"GNU.sparse.numbytes"]
-            segments = list(zip(offs, lens, strict=True))
-        return (real, 0, segments), 0
-    except (ValueError, KeyError, IndexError) as exc:
-        raise LayerCorruptError(digest, f"bad sparse map at offset {start}: {exc}") from exc

@@ -5,8 +5,11 @@ Layers are applied bottom-up as a container engine does (OCI image-spec layer.md
 opaque markers of a layer act on the lower layers only; an entry replaces whatever was at its
 path (a replaced directory loses its lower subtree) except that directory meets directory, which
 merges and takes the upper attributes; hardlinks belong to the inode their target had in the
-link's own layer. The output is in application order (lowest layer first), so each layer is read
-once, sequentially; a directory is written at the earliest position any of its surviving
+link's own layer. A parent directory a layer leaves out is created in that layer, as Docker's
+overlay2 does: a new 0755 root:root directory that hides the lower one's attributes, or replaces
+a lower non-directory (a symlink is never followed into); it is written with a synthesized
+header (docs/engine.md). The output is in application order (lowest layer first), so each layer
+is read once, sequentially; a directory is written at the earliest position any of its surviving
 descendants needs it, with the header of its uppermost entry (kept in the index for this).
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import tarformat as tf
-from .errors import LayerCorruptError
+from .errors import LayerCorruptError, UnsafePathError
 from .index import LayerIndex
 
 # Layer operations: what the streamer does, in order.
@@ -34,13 +37,22 @@ _TYPEFLAG = {
 }
 
 
+# ``_Node.entry`` of a directory that its layer implies but does not hold: written with the
+# attributes Docker gives it (0755 root:root), mtime 0 (Docker's is the time of the load).
+IMPLIED = -1
+
+
+def implied_dir_header(path: bytes) -> bytes:
+    return tf.encode_header(tf.TarMeta(name=path + b"/", typeflag=b"5", mode=0o755))
+
+
 class _Node:
     __slots__ = ("kind", "layer", "entry", "first", "pos", "src")
 
     def __init__(self, kind: int, layer: int, entry: int) -> None:
         self.kind = kind
         self.layer = layer  # the entry that defines it (for a directory: its uppermost entry)
-        self.entry = entry
+        self.entry = entry  # IMPLIED for a directory the layer only implies
         self.first = (layer, entry)  # its own earliest entry (directories keep the lowest one)
         self.pos = self.first  # where it is written
         self.src = self.first  # the inode: for hardlinks, the entry holding the content
@@ -81,6 +93,32 @@ def merge(indexes: Sequence[LayerIndex]) -> dict[bytes, _Node]:
             else:
                 kids.add(path)
 
+    def imply_parents(layer: int, i: int, path: bytes, digest: str) -> None:
+        """Every ancestor of ``path`` is a directory of this layer: its own entry, or one the
+        layer implies (Docker creates it 0755 root:root in the layer, hiding the lower one's
+        attributes; a lower non-directory there is replaced, never followed)."""
+        missing = []
+        parent = _parent(path) if path else b""
+        while parent:
+            node = nodes.get(parent)
+            if node is not None and node.layer == layer:
+                if node.kind != tf.DIR:
+                    raise UnsafePathError(
+                        digest, path, "lies under a non-directory entry of the same layer"
+                    )
+                break  # its own ancestors were settled when it was
+            missing.append((parent, node))
+            parent = _parent(parent)
+        for anc, node in reversed(missing):
+            if node is not None and node.kind == tf.DIR:
+                node.layer, node.entry = layer, IMPLIED  # children stay, attributes go
+                continue
+            if node is not None or anc in children:
+                remove(anc)
+            implied = _Node(tf.DIR, layer, i)
+            implied.entry = IMPLIED
+            add(anc, implied)
+
     for layer, idx in enumerate(indexes):
         kinds = idx.kinds
         paths = idx.paths
@@ -96,9 +134,14 @@ def merge(indexes: Sequence[LayerIndex]) -> dict[bytes, _Node]:
                     for child in list(kids):
                         remove(child, hidden)
         for i, kind in enumerate(kinds):
-            if kind == tf.WHITEOUT or kind == tf.OPAQUE:
-                continue
             path = paths[i]
+            if kind == tf.OPAQUE:
+                # The marker lies inside the directory it makes opaque.
+                imply_parents(layer, i, path + b"/", idx.digest)
+                continue
+            imply_parents(layer, i, path, idx.digest)
+            if kind == tf.WHITEOUT:
+                continue
             old = nodes.get(path)
             if kind == tf.DIR:
                 if old is not None and old.kind == tf.DIR:
@@ -225,6 +268,9 @@ def plan_layer(indexes: Sequence[LayerIndex]) -> LayerPlan:
 
     for _pos, _depth, path in items:
         node = nodes[path]
+        if node.entry == IMPLIED:
+            emit(implied_dir_header(path))
+            continue
         layer, entry = node.first
         idx = indexes[layer]
         if node.kind == tf.DIR:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -66,9 +67,65 @@ def _load_or_index(digest: str) -> object:
     except Exception:  # an unreadable index (old format, torn disk) is rebuilt, not fatal
         log.warning("layer index %s unreadable; reindexing", path, exc_info=True)
     storage = get_storage()
-    index = engine.index_layer(lambda: storage.open(digest), digest)
+    index = engine.index_layer(lambda: storage.open(digest), digest, engine_limits())
     cache.write_atomically(path, index.to_bytes())
     return index
+
+
+# --- Limits, free space and failure kinds (issue 16) -----------------------------------------
+# Kept together and apart from the build flow: the engine enforces its Limits, this side adds
+# what needs the host (free space) and decides how long a failure is remembered.
+
+
+def engine_limits():
+    """The engine's bounds, from the QS_SQUASH_MAX_* settings."""
+    import squashengine as engine
+
+    return engine.Limits(
+        max_header_bytes=settings.QS_SQUASH_MAX_HEADER_BYTES,
+        max_entries=settings.QS_SQUASH_MAX_ENTRIES,
+        max_path_bytes=settings.QS_SQUASH_MAX_PATH_BYTES,
+        max_output_bytes=settings.QS_SQUASH_MAX_OUTPUT_BYTES,
+        max_inflation_ratio=settings.QS_SQUASH_MAX_INFLATION_RATIO,
+        inflation_grace_bytes=settings.QS_SQUASH_MAX_INFLATION_GRACE_BYTES,
+    )
+
+
+class InsufficientSpaceError(Exception):
+    """The cache's filesystem cannot take a planned squash now (transient: space comes back)."""
+
+
+def check_free_space(planned_bytes: int) -> None:
+    """Refuse a build before its first byte (and before followers send headers) when the cache
+    filesystem cannot hold ``planned_bytes`` and still keep QS_SQUASH_MIN_FREE_BYTES free."""
+    where = cache.cache_dir()
+    while not where.exists() and where != where.parent:
+        where = where.parent  # not created yet: the filesystem it will be on
+    free = shutil.disk_usage(where).free
+    keep = settings.QS_SQUASH_MIN_FREE_BYTES
+    if free < planned_bytes + keep:
+        raise InsufficientSpaceError(
+            f"not enough free space for the squash: {planned_bytes} bytes planned, "
+            f"{free} free, {keep} kept free"
+        )
+
+
+def failure_fields(exc: BaseException, attempt: int) -> dict:
+    """How a failed build is remembered: a content failure (the image itself) for
+    QS_SQUASH_CONTENT_FAILURE_SECONDS, anything else with an exponential backoff."""
+    import squashengine as engine
+
+    now = timezone.now()
+    if isinstance(exc, engine.ContentError):
+        wait = settings.QS_SQUASH_CONTENT_FAILURE_SECONDS
+        kind = SquashedImage.Failure.CONTENT
+    else:
+        doubling = 2 ** min(max(attempt - 1, 0), 20)
+        wait = min(
+            settings.QS_SQUASH_RETRY_BASE_SECONDS * doubling, settings.QS_SQUASH_RETRY_MAX_SECONDS
+        )
+        kind = SquashedImage.Failure.TRANSIENT
+    return {"failure": kind, "retry_after": now + timedelta(seconds=wait)}
 
 
 class CountingWriter:
@@ -223,7 +280,9 @@ def build(image_id: int, task_id: str) -> str:
             format=image.format,
             repo_tag=image.repo_tag or None,
             compression=image.compression,
+            limits=engine_limits(),
         )
+        check_free_space(plan.planned_bytes)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             # Size first, then bytes: followers send Content-Length before the first byte.
@@ -272,10 +331,9 @@ def build(image_id: int, task_id: str) -> str:
         )
         return "ready"
     except Exception as exc:
-        reason = str(exc) if isinstance(exc, engine.SquashError) else f"build failed: {exc!r}"
-        log.warning(
-            "squash %s: %s", image.pk, reason, exc_info=not isinstance(exc, engine.SquashError)
-        )
+        expected = isinstance(exc, (engine.SquashError, InsufficientSpaceError))
+        reason = str(exc) if expected else f"build failed: {exc!r}"
+        log.warning("squash %s: %s", image.pk, reason, exc_info=not expected)
         partial.unlink(missing_ok=True)
         _mark(
             image,
@@ -283,6 +341,7 @@ def build(image_id: int, task_id: str) -> str:
             error=reason,
             finished=timezone.now(),
             heartbeat=timezone.now(),
+            **failure_fields(exc, image.attempt),
         )
         return "failed"
     finally:

@@ -123,6 +123,8 @@ def restart(image: SquashedImage) -> bool:
         bytes_written=0,
         sha256="",
         error="",
+        failure="",
+        retry_after=None,
         partial_name="",
         file_name="",
         last_accessed=now,
@@ -132,6 +134,12 @@ def restart(image: SquashedImage) -> bool:
         _enqueue(image)
     image.refresh_from_db()
     return bool(won)
+
+
+def may_retry(image: SquashedImage) -> bool:
+    """A failed key is built again only once its ``retry_after`` passed (content failures are
+    remembered long, transient ones back off); rows without one retry at once."""
+    return image.retry_after is None or timezone.now() >= image.retry_after
 
 
 def ensure_build(
@@ -156,6 +164,8 @@ def ensure_build(
                 return image, True
             except IntegrityError:
                 continue  # someone else inserted it first: follow theirs
+        if image.state == SquashedImage.State.FAILED and not may_retry(image):
+            return image, False  # remembered: answered with its reason, not rebuilt
         if image.state == SquashedImage.State.FAILED or image.is_stale:
             return image, restart(image)
         if (

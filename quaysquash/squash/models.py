@@ -30,13 +30,18 @@ class SquashedImage(models.Model):
 
     Life of a row: ``building`` (queued: ``task_id`` empty; claimed: ``task_id`` set, then
     ``size`` and ``partial_name`` once planned, ``bytes_written`` and ``heartbeat`` refreshed while
-    writing) → ``ready`` (``file_name`` complete, ``sha256`` known) or ``failed`` (``error``).
+    writing) → ``ready`` (``file_name`` complete, ``sha256`` known) or ``failed`` (``error``,
+    ``failure``, ``retry_after``: until then requests get the error instead of a new build).
     """
 
     class State(models.TextChoices):
         BUILDING = "building", "Building"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
+
+    class Failure(models.TextChoices):
+        CONTENT = "content", "Content"
+        TRANSIENT = "transient", "Transient"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="squashes")
     manifest_digest = models.CharField(
@@ -72,6 +77,11 @@ class SquashedImage(models.Model):
     bytes_written = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=80, blank=True)
     error = models.TextField(blank=True)
+    # Why a failed build failed: "content" (the image itself: corrupt or hostile layer, limit,
+    # digest or diff_id mismatch) or "transient" (worker, storage, disk); the key is not built
+    # again before ``retry_after`` (null: at once).
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True)
+    retry_after = models.DateTimeField(null=True, blank=True)
     partial_name = models.CharField(max_length=255, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
 

@@ -21,6 +21,7 @@ from quaysquash.accounts.principals import (
     principal_from_request,
     principal_name,
 )
+from quaysquash.registry import mediatypes as mt
 from quaysquash.registry.models import Manifest, Tag
 from quaysquash.registry.storage import get_storage
 
@@ -28,6 +29,28 @@ from .cache import Key
 from .models import COMPRESSIONS, FORMATS, PullLog
 
 DEFAULT_PLATFORM = "linux/amd64"
+
+# Layer media types that are tar archives (the engine squashes nothing else).
+OCI_LAYER_NONDIST = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+OCI_LAYER_NONDIST_ZSTD = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_LAYER_ZSTD = "application/vnd.docker.image.rootfs.diff.tar.zstd"
+TAR_LAYERS = frozenset(
+    {
+        mt.OCI_LAYER,
+        mt.OCI_LAYER_GZIP,
+        mt.OCI_LAYER_ZSTD,
+        OCI_LAYER_NONDIST,
+        mt.OCI_LAYER_NONDIST_GZIP,
+        OCI_LAYER_NONDIST_ZSTD,
+        DOCKER_LAYER,
+        mt.DOCKER_LAYER_GZIP,
+        DOCKER_LAYER_ZSTD,
+        mt.DOCKER_FOREIGN_LAYER,
+    }
+)
+# The error code of a pull of something that is not a container image (docs/squash-delivery.md).
+NOT_AN_IMAGE = "NOT_AN_IMAGE"
 
 
 class SquashHTTPError(Exception):
@@ -211,6 +234,36 @@ def choose_platform(manifest: Manifest, wanted: str | None) -> tuple[Manifest, s
     return chosen.child, chosen.platform
 
 
+def not_an_image(why: str, config_type: str, layer_types: list[str]) -> SquashHTTPError:
+    return SquashHTTPError(
+        415,
+        NOT_AN_IMAGE,
+        f"not a container image: {why}",
+        detail={"configMediaType": config_type, "layerMediaTypes": layer_types},
+    )
+
+
+def require_container_image(image: Manifest) -> None:
+    """415 NOT_AN_IMAGE unless ``image`` is a container image: an image config and tar layers.
+
+    Decided from the manifest alone, before any build is queued: a Helm chart or an ORAS
+    artifact would otherwise give a loadable fake image or a "corrupt layer" failure.
+    """
+    if image.is_index or image.config_blob_id is None:
+        raise not_an_image("the manifest has no image config", "", [])
+    try:
+        config = json.loads(bytes(image.raw)).get("config") or {}
+        config_type = str(config.get("mediaType") or "")
+    except (ValueError, AttributeError):
+        config_type = ""
+    layer_types = list(image.layers.order_by("position").values_list("media_type", flat=True))
+    if config_type not in mt.IMAGE_CONFIGS:
+        raise not_an_image(f"config media type {config_type!r}", config_type, layer_types)
+    odd = [t for t in layer_types if t not in TAR_LAYERS]
+    if odd:
+        raise not_an_image(f"layer media type {odd[0]!r} is not a tar", config_type, layer_types)
+
+
 def resolve(
     request, namespace: str, name: str, tag: str | None, digest: str | None, options: Options
 ) -> Target:
@@ -235,8 +288,7 @@ def resolve(
             raise SquashHTTPError(404, "MANIFEST_UNKNOWN", f"tag {tag} not found")
         manifest = found.manifest
     image, platform = choose_platform(manifest, options.platform)
-    if image.config_blob_id is None or image.is_index:
-        raise SquashHTTPError(415, "UNSUPPORTED", "not a container image (no image config)")
+    require_container_image(image)
     key = Key(repo, manifest.digest, platform, options.format, options.compression)
     target = Target(principal, repo, tag or "", manifest, image, key)
     if digest:

@@ -118,6 +118,12 @@ def state_of(image: SquashedImage | None) -> dict:
         "compression": image.compression,
         "manifest_digest": image.manifest_digest,
         "builds": image.attempt,
+        # For a failed build: "content" (the image; remembered) or "transient", and when the
+        # next request builds it again.
+        "failure": image.failure if state == "failed" else "",
+        "retry_after": image.retry_after.isoformat()
+        if state == "failed" and image.retry_after
+        else None,
     }
 
 

@@ -23,10 +23,15 @@ from squashengine import (
 )
 
 MTIME = 1_700_000_000
-CONFIG = (
-    b'{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},'
-    b'"rootfs":{"type":"layers","diff_ids":[]},"history":[]}'
-)
+
+
+def config_for(layers: list[LayerInput]) -> bytes:
+    """An image config whose rootfs.diff_ids match ``layers`` (the engine checks them)."""
+    diff_ids = ",".join(f'"{layer.index.diff_id}"' for layer in layers)
+    return (
+        b'{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},'
+        b'"rootfs":{"type":"layers","diff_ids":[' + diff_ids.encode() + b']},"history":[]}'
+    )
 
 
 @dataclass
@@ -119,7 +124,8 @@ def inputs(blobs: list[bytes]) -> list[LayerInput]:
 
 def squash(blobs: list[bytes], format: str = "rootfs", **kwargs) -> tuple[bytes, object, object]:
     """(output bytes, plan, result) of squashing ``blobs``."""
-    plan = plan_squash(inputs(blobs), CONFIG, format=format, **kwargs)
+    layers = inputs(blobs)
+    plan = plan_squash(layers, config_for(layers), format=format, **kwargs)
     out = io.BytesIO()
     result = write_squash(plan, out)
     return out.getvalue(), plan, result
@@ -260,12 +266,21 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
                 target = (parent + b"/" if parent else b"") + base[4:]
                 _remove(os.path.join(root_b, target))
                 _forget(dir_meta, target)
-        # 2. entries in order
+        # 2. entries in order; every parent an entry needs is a directory of this layer
+        made: dict[bytes, bool] = {}  # what this layer has put at a path: is it a directory
         for m, data in members_data:
             path = os.fsencode(clean(m.name))
             base = path.rpartition(b"/")[2]
+            if base.startswith(b".wh..wh.") and base != b".wh..wh..opq":
+                continue
+            _make_parents(root_b, path, made, dir_meta)
             if base.startswith(b".wh."):
                 continue
+            if not (m.isdir() and made.get(path)):
+                # It replaces whatever this layer had there, and all of that under it.
+                for key in [k for k in made if k.startswith(path + b"/")]:
+                    del made[key]
+            made[path] = m.isdir()
             dest = os.path.join(root_b, path) if path else root_b
             if m.isdir():
                 if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.path.islink(dest)):
@@ -304,6 +319,30 @@ def apply_layers(blobs: list[bytes], root: Path) -> None:
             else:
                 os.chmod(full, 0o755)
                 os.utime(full, ns=(0, 0))
+
+
+def _make_parents(root_b: bytes, path: bytes, made: dict, dir_meta: dict) -> None:
+    """Docker's overlay2 rule: a parent the layer leaves out is created in the layer, 0755
+    root:root, hiding the lower directory's attributes or replacing a lower non-directory."""
+    parts = path.split(b"/")[:-1]
+    for k in range(1, len(parts) + 1):
+        anc = b"/".join(parts[:k])
+        if anc in made:
+            if not made[anc]:
+                raise AssertionError(f"{path!r} under a non-directory of its own layer")
+            continue
+        full = os.path.join(root_b, anc)
+        if os.path.isdir(full) and not os.path.islink(full):
+            os.lchown(full, 0, 0)
+            os.chmod(full, 0o755)
+            for key in os.listxattr(full, follow_symlinks=False):
+                os.removexattr(full, key, follow_symlinks=False)
+        else:
+            if os.path.lexists(full):
+                _remove(full)
+            os.mkdir(full)
+        dir_meta.pop(anc, None)
+        made[anc] = True
 
 
 def _through_symlink(root_b: bytes, path: bytes) -> bool:

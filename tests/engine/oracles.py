@@ -7,8 +7,10 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 from .layerkit import clean, decompress, describe_dir
@@ -191,3 +193,55 @@ def umoci_unpack(umoci: str, layout: Path, ref: str, dest: Path) -> dict[str, tu
     if result.returncode != 0:
         raise AssertionError(f"umoci raw unpack failed: {result.stderr.decode()}")
     return describe_dir(bundle_root)
+
+
+def created_at_load(want: dict, got: dict, since: int) -> tuple[dict, dict]:
+    """``(want, got)`` without the mtimes of the directories the engine created while loading
+    the layered image (a parent a layer leaves out gets the load time): the squash writes those
+    directories itself with mtime 0, which is checked here before both are blanked."""
+    want, got = dict(want), dict(got)
+    for path, entry in want.items():
+        if entry[0] == "5" and entry[4] >= since and path in got:
+            assert got[path][4] == 0, f"{path}: mtime {got[path][4]}, expected the implied 0"
+            want[path] = entry[:4] + (None,) + entry[5:]
+            got[path] = got[path][:4] + (None,) + got[path][5:]
+    return want, got
+
+
+# What podman adds to every container (and, for directories, stamps with the time of creation).
+PODMAN_INIT = DOCKER_INIT | {"run", "run/.containerenv", "etc/passwd", "etc/group"}
+
+
+class Podman:
+    """A private podman store (root, runroot under /tmp: podman wants a short runroot) using
+    one storage driver; ``export`` describes a fresh container's filesystem."""
+
+    def __init__(self, podman: str, driver: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
+        self.base = [podman, "--root", str(self.dir / "root"), "--runroot", str(self.dir / "run")]
+        self.base += ["--storage-driver", driver]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([*self.base, *args], capture_output=True, timeout=300)
+        if check and result.returncode != 0:
+            raise AssertionError(f"podman {args} failed: {result.stderr.decode()}")
+        return result
+
+    def load(self, archive: bytes) -> subprocess.CompletedProcess:
+        path = self.dir / "load.tar"
+        path.write_bytes(archive)
+        try:
+            return self.run("load", "-i", str(path), check=False)
+        finally:
+            path.unlink()
+
+    def export(self, image: str) -> dict[str, tuple]:
+        cid = self.run("create", "--network", "none", image, "/nothing").stdout.decode().strip()
+        try:
+            return describe_tar(self.run("export", cid).stdout, PODMAN_INIT)
+        finally:
+            self.run("rm", "-f", cid, check=False)
+
+    def close(self) -> None:
+        self.run("system", "reset", "--force", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,9 +12,9 @@ import tarfile
 import pytest
 import zstandard
 
-from squashengine import SquashError, plan_squash, write_squash
+from squashengine import ContentError, DiffIdMismatchError, SquashError, plan_squash, write_squash
 
-from .layerkit import CONFIG, E, inputs, layer, squash
+from .layerkit import E, config_for, inputs, layer, squash
 
 BLOBS = [
     layer(E("a", "dir"), E("a/f", data=b"one" * 1000), compression="gzip"),
@@ -111,7 +111,7 @@ class WriteOnly:
 
 def test_it_streams_to_a_write_only_output_and_reports_progress():
     big = [layer(E("f", data=bytes(range(256)) * 80_000), compression="gzip")]
-    plan = plan_squash(inputs(big), CONFIG, format="docker")
+    plan = plan_squash(layers := inputs(big), config_for(layers), format="docker")
     out = WriteOnly()
     seen: list[int] = []
     result = write_squash(plan, out, progress=seen.append)
@@ -132,7 +132,7 @@ class Trickle:
 
 
 def test_it_finishes_partial_writes_of_a_raw_stream():
-    plan = plan_squash(inputs(BLOBS), CONFIG, format="docker")
+    plan = plan_squash(layers := inputs(BLOBS), config_for(layers), format="docker")
     out = Trickle()
     result = write_squash(plan, out)
     expected, _, _ = squash(BLOBS, format="docker")
@@ -152,7 +152,7 @@ class Broken:
 
 def test_it_stops_with_the_output_error_when_the_output_breaks():
     big = [layer(E("f", data=bytes(range(256)) * 80_000), compression="gzip")]
-    plan = plan_squash(inputs(big), CONFIG, format="rootfs")
+    plan = plan_squash(layers := inputs(big), config_for(layers), format="rootfs")
     with pytest.raises(BrokenPipeError):
         write_squash(plan, Broken())
 
@@ -165,12 +165,31 @@ def test_it_plans_from_the_indexes_alone():
             raise AssertionError("planning must not open a blob")
 
         item.open_blob = refuse
-    plan = plan_squash(layers, CONFIG, format="docker")
+    plan = plan_squash(layers, config_for(layers), format="docker")
     assert plan.size > plan.layer_size > 0
 
 
 def test_it_rejects_an_unknown_format_or_a_bad_config():
     with pytest.raises(SquashError, match="format"):
-        plan_squash(inputs(BLOBS), CONFIG, format="zip")
+        plan_squash(layers := inputs(BLOBS), config_for(layers), format="zip")
     with pytest.raises(SquashError, match="config"):
         plan_squash(inputs(BLOBS), b"not json", format="docker")
+
+
+def test_it_refuses_layers_that_do_not_match_the_configs_diff_ids():
+    # What `docker pull` refuses ("layers from manifest don't match image configuration").
+    layers = inputs(BLOBS)
+    good = json.loads(config_for(layers))
+    plan_squash(layers, json.dumps(good).encode())
+    swapped = dict(good, rootfs={"type": "layers", "diff_ids": good["rootfs"]["diff_ids"][::-1]})
+    with pytest.raises(DiffIdMismatchError, match=r"layer 0 \(sha256:[0-9a-f]{64}\) has diff_id"):
+        plan_squash(layers, json.dumps(swapped).encode())
+    for count in (0, len(layers) - 1, len(layers) + 1):
+        ids = (good["rootfs"]["diff_ids"] * 2)[:count]
+        short = dict(good, rootfs={"type": "layers", "diff_ids": ids})
+        with pytest.raises(DiffIdMismatchError, match=f"{len(layers)} layers, {count} rootfs"):
+            plan_squash(layers, json.dumps(short).encode())
+    without = {k: v for k, v in good.items() if k != "rootfs"}
+    with pytest.raises(DiffIdMismatchError, match="no rootfs.diff_ids"):
+        plan_squash(layers, json.dumps(without).encode())
+    assert issubclass(DiffIdMismatchError, ContentError)

@@ -18,7 +18,7 @@ from squashengine import (
 )
 from squashengine import tarformat as tf
 
-from .layerkit import CONFIG, E, compress, decompress, digest_of, inputs, layer
+from .layerkit import E, compress, config_for, decompress, digest_of, inputs, layer
 
 
 def index_of(blob: bytes, digest: str | None = None) -> LayerIndex:
@@ -124,7 +124,7 @@ def test_it_fails_the_squash_when_a_blob_changed_after_indexing():
     [good] = inputs([blob])
     truncated = blob[: len(blob) - 20]
     good.open_blob = lambda: io.BytesIO(truncated)
-    plan = plan_squash([good], CONFIG, format="rootfs")
+    plan = plan_squash([good], config_for([good]), format="rootfs")
     with pytest.raises(LayerCorruptError) as err:
         write_squash(plan, io.BytesIO())
     assert good.digest in str(err.value)

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from squashengine import SquashError, plan_squash, write_squash
 
 from .layerkit import (
-    CONFIG,
     E,
     check_structure,
     compress,
+    config_for,
     inputs,
     layer,
     reference_tree,
@@ -51,6 +51,11 @@ stack_st = st.lists(st.lists(op_st, max_size=10), min_size=1, max_size=5)
 def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def _under_own_non_dir(state: dict[str, str], path: str) -> bool:
+    # No producer writes an entry under its own file or symlink (Docker cannot load that).
+    return any(state.get(anc, "dir") != "dir" for anc in _ancestors(path))
 
 
 def build_layer(ops, compression: str) -> bytes:
@@ -97,12 +102,12 @@ def build_layer(ops, compression: str) -> bytes:
             entries.append(E(path, "hardlink", link=target, mode=0o644))
             put(path, "file")
         elif kind == "whiteout":
-            if op[2]:
+            if op[2] or _under_own_non_dir(state, path):
                 parents(path)
             head, _, base = path.rpartition("/")
             entries.append(E(f"{head}/.wh.{base}" if head else f".wh.{base}"))
         elif kind == "opaque":
-            if op[2]:
+            if op[2] or _under_own_non_dir(state, path + "/x"):
                 parents(path)
                 entries.append(E(path, "dir"))
                 put(path, "dir")
@@ -129,7 +134,9 @@ def test_it_writes_exactly_the_planned_bytes_deterministically(stack, fmt):
     blobs = [build_layer(ops, "gzip") for ops in stack]
     outs = []
     for _ in range(2):
-        plan = plan_squash(inputs(blobs), CONFIG, format=fmt, repo_tag="r/x:1")
+        plan = plan_squash(
+            layers := inputs(blobs), config_for(layers), format=fmt, repo_tag="r/x:1"
+        )
         buf = io.BytesIO()
         result = write_squash(plan, buf)
         assert len(buf.getvalue()) == plan.size == result.size

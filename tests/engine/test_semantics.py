@@ -81,11 +81,12 @@ def test_it_hides_lower_children_under_an_opaque_marker_wherever_it_stands(tmp_p
     assert tree["o"][1] == 0o711
 
 
-def test_it_keeps_the_nearest_directory_attributes_under_an_opaque_marker_alone(tmp_path):
+def test_it_makes_a_directory_0755_root_under_an_opaque_marker_alone(tmp_path):
+    # dockerd (overlay2) creates the marker's parent in the layer: the lower attributes go.
     l1 = layer(E("o", "dir", mode=0o750, uid=7), E("o/lower", data=b"1"))
     l2 = layer(E("o/.wh..wh..opq"), E("o/mine", data=b"m"))
     tree = same([l1, l2], tmp_path)
-    assert tree["o"][1:3] == (0o750, 7)
+    assert tree["o"][1:3] == (0o755, 0)
     assert sorted(k for k in tree if k.startswith("o")) == ["o", "o/mine"]
 
 
@@ -123,7 +124,7 @@ def test_it_replaces_a_symlink_by_a_directory(tmp_path):
 def test_it_unions_a_directory_across_layers_with_the_uppermost_attributes(tmp_path):
     l1 = layer(E("d", "dir", mode=0o755, uid=1), E("d/a", data=b"a"))
     l2 = layer(E("d", "dir", mode=0o700, uid=2, mtime=1_600_000_000), E("d/b", data=b"b"))
-    l3 = layer(E("d/c", data=b"c"))  # no entry for d itself
+    l3 = layer(E("d/c", data=b"c"), E("d", "dir", mode=0o700, uid=2, mtime=1_600_000_000))
     tree = same([l1, l2, l3], tmp_path)
     assert {"d/a", "d/b", "d/c"} <= set(tree)
     assert tree["d"][1:5] == (0o700, 2, 0, 1_600_000_000 * 10**9)
@@ -131,6 +132,34 @@ def test_it_unions_a_directory_across_layers_with_the_uppermost_attributes(tmp_p
     listed = names([l1, l2, l3])
     assert [n for n in listed if n.rstrip("/") == "d"] == ["d"]
     assert listed.index("d") < listed.index("d/a")
+
+
+def test_it_makes_a_parent_a_layer_leaves_out_a_0755_root_directory(tmp_path):
+    # What dockerd (overlay2) and podman (overlay) do: the layer creates the parent itself, so
+    # the lower directory's mode, owner and xattrs are hidden; its children stay.
+    xattr = {"SCHILY.xattr.user.qs": "lower"}
+    l1 = layer(E("d", "dir", mode=0o700, uid=2, pax=xattr), E("d/e", "dir", mode=0o750, uid=3))
+    l2 = layer(E("d/e/a", data=b"a"))  # neither d nor d/e
+    tree = same([l1, l2], tmp_path)
+    assert tree["d"][1:4] == (0o755, 0, 0) and tree["d"][7] == ()
+    assert tree["d/e"][1:4] == (0o755, 0, 0)
+    assert "d/e/a" in tree
+    listed = names([l1, l2])
+    assert [n for n in listed if n.rstrip("/") == "d"] == ["d"]  # once, implied
+
+
+def test_it_replaces_a_lower_symlink_or_file_by_the_directory_a_layer_implies(tmp_path):
+    l1 = layer(E("tmp", "dir", mode=0o1777), E("evil", "symlink", link="/tmp"), E("f", data=b"f"))
+    l2 = layer(E("evil/x", data=b"x"), E("f/y", data=b"y"))
+    tree = same([l1, l2], tmp_path)
+    assert tree["evil"][0] == stat.S_IFDIR and "evil/x" in tree and "tmp/x" not in tree
+    assert tree["f"][0] == stat.S_IFDIR and "f/y" in tree
+
+
+def test_it_rejects_an_entry_under_a_non_directory_of_its_own_layer():
+    for parent in (E("s", "symlink", link="/tmp"), E("s", data=b"file")):
+        with pytest.raises(UnsafePathError, match="non-directory entry of the same layer"):
+            squash([layer(E("tmp", "dir"), parent, E("s/x", data=b"x"))])
 
 
 # 7 ------------------------------------------------------------------------------------------
@@ -307,11 +336,13 @@ def test_it_keeps_symlink_targets_as_strings_and_never_follows_them(tmp_path):
     l1 = layer(
         E("etc", "dir"), E("link", "symlink", link="/etc"), E("up", "symlink", link="../../x")
     )
-    l2 = layer(E("link/passwd", data=b"through the link?"))  # a path under a symlink, kept as is
+    # A path under a lower symlink: the layer's own parent directory replaces the symlink
+    # (as dockerd does); nothing goes through it into /etc.
+    l2 = layer(E("link/passwd", data=b"through the link?"))
     l3 = layer(E(".wh.up"), E("up", "symlink", link="/new/target"))
     out, _, _ = squash([l1, l2, l3])
-    members = {m.name: m for m in tar_members(out)}
-    assert members["link"].linkname == "/etc"
+    members = {m.name.rstrip("/"): m for m in tar_members(out)}
+    assert members["link"].isdir() and members["link"].mode == 0o755
     assert members["up"].linkname == "/new/target"
     assert "link/passwd" in members and "etc/passwd" not in members
 

@@ -58,7 +58,7 @@ def _unique_layout(site, name: str, size: int = 256 * 1024) -> Path:
     )
 
 
-def test_it_reports_a_corrupt_layer_and_retries_the_key(site):
+def test_it_reports_a_corrupt_layer_and_remembers_it_until_the_row_is_deleted(site):
     layout = _unique_layout(site, "corrupt")
     site.import_image(layout, "acme/corrupt:v1")
     site.stack.grant(site.robot, "acme/corrupt", "read")
@@ -75,10 +75,19 @@ def test_it_reports_a_corrupt_layer_and_retries_the_key(site):
         assert state["state"] == "failed" and state["error"] == message
     finally:
         blob.write_bytes(good)
+    # A content failure is remembered for the key: answered at once, not rebuilt...
+    again = requests.get(url, auth=site.auth)
+    assert again.status_code == 500 and again.json()["errors"][0]["message"] == message
+    assert [r["attempt"] for r in site.squash_rows("acme/corrupt")] == [1]
+    # ...until an operator deletes the row (admin), after repairing the storage.
+    site.stack.python(
+        "from quaysquash.squash.models import SquashedImage\n"
+        "SquashedImage.objects.filter(repository__name='corrupt').delete()"
+    )
     status, digest, _ = _sha256_of(url, site.auth)
     assert status == 200
     rows = site.squash_rows("acme/corrupt")
-    assert rows[0]["state"] == "ready" and rows[0]["attempt"] == 2
+    assert rows[0]["state"] == "ready" and rows[0]["attempt"] == 1
     assert digest == rows[0]["sha256"]
 
 
