@@ -75,10 +75,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its ``runserver`` (uvicorn, ASGI) must win over staticfiles' one.
+    "quaysquash.core",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "quaysquash.core",
     "quaysquash.accounts",
     "quaysquash.registry",
     "quaysquash.squash",

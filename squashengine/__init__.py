@@ -8,6 +8,7 @@ from .archive import COMPRESSIONS, FORMATS, LayerInput, SquashPlan, SquashResult
 from .errors import (
     DigestMismatchError,
     LayerCorruptError,
+    LayerMissingError,
     PlatformNotFoundError,
     SourceError,
     SquashError,
@@ -23,6 +24,7 @@ __all__ = [
     "DigestMismatchError",
     "ImageSource",
     "LayerCorruptError",
+    "LayerMissingError",
     "LayerIndex",
     "LayerInput",
     "PlatformNotFoundError",

@@ -12,7 +12,7 @@ from typing import BinaryIO
 import zstandard
 from isal import igzip, isal_zlib
 
-from .errors import DigestMismatchError, LayerCorruptError
+from .errors import DigestMismatchError, LayerCorruptError, LayerMissingError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -132,8 +132,13 @@ class LayerStream:
         try:
             self._raw = open_blob()
             head = self._raw.read(4)
+        except FileNotFoundError as exc:
+            raise LayerMissingError(digest) from exc
         except OSError as exc:
-            raise LayerCorruptError(digest, f"cannot read blob: {exc}") from exc
+            # strerror only: str(exc) names the file, which users must not see.
+            raise LayerCorruptError(
+                digest, f"cannot read blob: {exc.strerror or 'I/O error'}"
+            ) from exc
         self.compression = detect_compression(head)
         self._blob_hasher = hashlib.sha256() if verify_digest else None
         self._blob = _BlobReader(self._raw, head, self._blob_hasher)

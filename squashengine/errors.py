@@ -16,6 +16,16 @@ class LayerCorruptError(SquashError):
         self.detail = detail
 
 
+class LayerMissingError(SquashError):
+    """A layer blob cannot be found where the caller's ``open_blob`` looks for it. The message
+    names the digest only: where the blob was looked for (a server path, a bucket key) is the
+    operator's business and stays in the exception's ``__cause__``, for the logs."""
+
+    def __init__(self, digest: str) -> None:
+        super().__init__(f"layer {digest} is missing from storage")
+        self.digest = digest
+
+
 class UnsafePathError(SquashError):
     """An entry name escapes the root, or a whiteout names something it must not."""
 
