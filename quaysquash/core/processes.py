@@ -139,10 +139,10 @@ def web_command(
     workers: int = 1,
     access_log: bool = False,
     log_level: str = "info",
-    reload_dir: Path | None = None,
+    reload_dirs: Sequence[Path] = (),
 ) -> list[str]:
     """uvicorn serving the ASGI application with the fastest event loop and HTTP parser;
-    with ``reload_dir`` it restarts whenever a Python file below it changes (``runserver``)."""
+    with ``reload_dirs`` it restarts whenever a Python file below them changes (``runserver``)."""
     command = [
         sys.executable,
         "-m",
@@ -168,8 +168,10 @@ def web_command(
         "--forwarded-allow-ips",
         "127.0.0.1",
     ]
-    if reload_dir is not None:
-        command += ["--reload", "--reload-dir", str(reload_dir)]
+    if reload_dirs:
+        command += ["--reload"]
+        for directory in reload_dirs:
+            command += ["--reload-dir", str(directory)]
     elif workers > 1:
         command += ["--workers", str(workers)]
     if not access_log:

@@ -48,7 +48,12 @@ class Command(DjangoRunserver):
             host=host,
             port=int(self.port),
             access_log=True,
-            reload_dir=settings.BASE_DIR if options["use_reloader"] else None,
+            # The code only: var/ (database, cache) and the venv are busy or huge to watch.
+            reload_dirs=(
+                [settings.BASE_DIR / "quaysquash", settings.BASE_DIR / "squashengine"]
+                if options["use_reloader"]
+                else []
+            ),
         )
         self.stdout.write(
             f"Starting ASGI development server (uvicorn) at "
