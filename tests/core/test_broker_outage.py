@@ -138,6 +138,11 @@ def test_it_answers_503_at_once_while_redis_is_down_and_builds_once_it_is_back(
     started = time.monotonic()
     again = requests.get(squash_url(stack, "acme/down", "v1"), auth=AUTH, timeout=60)
     assert again.status_code == 503 and time.monotonic() - started < 2.5
+    # Priming from the UI's API says the same, in JSON.
+    prime = requests.post(
+        f"{stack.url}/api/v1/repository/acme/down/tag/v1/squash", auth=AUTH, timeout=60
+    )
+    assert prime.status_code == 503 and prime.json()["errors"][0]["code"] == "UNAVAILABLE"
 
     stack.redis.start()
     stack.wait_worker(timeout=90)
