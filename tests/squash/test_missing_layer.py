@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.services import Stack
+from tests.support.services import Stack, wait_for
 
 from .images import make_layout
 
@@ -51,7 +51,12 @@ def test_it_names_only_the_digest_of_a_layer_missing_from_storage(
     hexdigest = digest.split(":", 1)[1]
     blob_file = stack.storage_root / "blobs" / "sha256" / hexdigest[:2] / hexdigest
     assert blob_file.is_file()
+    # The import indexed the layers (tag_pushed); drop that index too, so the build meets the
+    # missing blob before it plans (no headers can have gone out yet: a deterministic answer).
+    index = stack.cache_dir / "indexes" / f"{hexdigest}.idx"
+    wait_for(index.is_file, timeout=60, what="the layer index made on import")
     blob_file.unlink()
+    index.unlink()
     secrets = (str(stack.storage_root), str(stack.var_dir), "No such file", "corrupt")
 
     pull = requests.get(f"{stack.url}/c1/squash/acme/lost/v1", auth=AUTH, timeout=60)
