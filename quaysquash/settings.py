@@ -60,10 +60,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its ``runserver`` (uvicorn, ASGI) must win over staticfiles' one.
+    "quaysquash.core",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "quaysquash.core",
     "quaysquash.accounts",
     "quaysquash.registry",
     "quaysquash.squash",
@@ -171,6 +172,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# --- broker outages (issue 16): fail fast in requests, keep the worker alive -------------------
+# Only the ping task's result is ever read (serve, tests); every other task ignores its result,
+# so that sending one does not also subscribe to the result backend (which retried for ~19 s
+# per pull while Redis was down).
+CELERY_TASK_IGNORE_RESULT = True
+# A request that publishes a task (a pull, a push's index jobs) must learn at once that Redis is
+# down, not after retries: loopback refuses instantly, a dead remote host within a second.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# A build keeps running through a broker blip; its redelivered duplicate backs off.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# --- end broker outages -------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -12,7 +12,13 @@ from typing import BinaryIO
 import zstandard
 from isal import igzip, isal_zlib
 
-from .errors import BlobUnavailableError, DigestMismatchError, LayerCorruptError, LimitExceededError
+from .errors import (
+    BlobUnavailableError,
+    DigestMismatchError,
+    LayerCorruptError,
+    LayerMissingError,
+    LimitExceededError,
+)
 from .limits import Limits
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -143,8 +149,11 @@ class LayerStream:
         try:
             self._raw = open_blob()
             head = self._raw.read(4)
+        except FileNotFoundError as exc:
+            raise LayerMissingError(digest) from exc
         except OSError as exc:
-            raise BlobUnavailableError(digest, f"{type(exc).__name__}: {exc}") from exc
+            # strerror only: str(exc) names the file, which users must not see.
+            raise BlobUnavailableError(digest, exc.strerror or "I/O error") from exc
         self.compression = detect_compression(head)
         self._blob_hasher = hashlib.sha256() if verify_digest else None
         self._blob = _BlobReader(self._raw, head, self._blob_hasher, digest)

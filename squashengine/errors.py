@@ -88,3 +88,15 @@ class BlobUnavailableError(SquashError):
     def __init__(self, digest: str, detail: str) -> None:
         super().__init__(f"layer {digest} could not be read: {detail}")
         self.digest = digest
+
+
+class LayerMissingError(BlobUnavailableError):
+    """A layer blob cannot be found where the caller's ``open_blob`` looks for it. The message
+    names the digest only: where the blob was looked for (a server path, a bucket key) is the
+    operator's business and stays in the exception's ``__cause__``, for the logs. Transient:
+    the blob may be restored, or the storage was briefly unreachable."""
+
+    def __init__(self, digest: str) -> None:
+        SquashError.__init__(self, f"layer {digest} is missing from storage")
+        self.digest = digest
+        self.detail = "missing from storage"

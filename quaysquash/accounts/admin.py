@@ -12,6 +12,9 @@ from django.utils.html import format_html
 from . import grants
 from .models import Namespace, Repository, RepositoryPermission, RobotAccount, Role
 
+# Named in ``fields``; each request replaces it with its own display function.
+TOKEN_FIELD = "token_field"
+
 
 class RepositoryPermissionInline(admin.TabularInline):
     model = RepositoryPermission
@@ -52,7 +55,7 @@ class RobotAccountAdmin(admin.ModelAdmin):
     list_select_related = ["namespace"]
     inlines = [RepositoryPermissionInline]
     actions = ["regenerate_tokens", "grant_read"]
-    fields = ["namespace", "short_name", "description", "created", "last_used", "token_field"]
+    fields = ["namespace", "short_name", "description", "created", "last_used", TOKEN_FIELD]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(perm_total=Count("permissions"))
@@ -61,24 +64,37 @@ class RobotAccountAdmin(admin.ModelAdmin):
     def perm_count(self, obj: RobotAccount) -> int:
         return obj.perm_total
 
+    def get_fields(self, request, obj=None):
+        return [
+            self._token_display(request, obj) if name == TOKEN_FIELD else name
+            for name in super().get_fields(request, obj)
+        ]
+
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["created", "last_used", "token_field"]
+        readonly = ["created", "last_used", self._token_display(request, obj)]
         if obj is not None:
             readonly += ["namespace", "short_name"]
         return readonly
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        # The token display depends on who is looking; readonly callables get no request.
-        self._token_visible = can_see_token(request, obj)
-        return super().get_form(request, obj, change, **kwargs)
+    def _token_display(self, request: HttpRequest, obj: RobotAccount | None):
+        """The token column for this request: a function of the robot alone (readonly fields
+        get no request), made per request and kept on it, so the one shared ModelAdmin never
+        holds who is looking; concurrent requests cannot see each other's decision."""
+        key = obj.pk if obj is not None else None
+        made: dict = request.__dict__.setdefault("_robot_token_display", {})
+        if key not in made:
+            visible = can_see_token(request, obj)
 
-    @admin.display(description="Token")
-    def token_field(self, obj: RobotAccount | None) -> str:
-        if obj is None or obj.pk is None:
-            return "generated when saved"
-        if not getattr(self, "_token_visible", False):
-            return "hidden: only superusers and organization admins can view it"
-        return format_html("<code>{}</code>", obj.token)
+            @admin.display(description="Token")
+            def token(robot: RobotAccount | None) -> str:
+                if robot is None or robot.pk is None:
+                    return "generated when saved"
+                if not visible:
+                    return "hidden: only superusers and organization admins can view it"
+                return format_html("<code>{}</code>", robot.token)
+
+            made[key] = token
+        return made[key]
 
     @admin.action(description="Regenerate token of selected robots")
     def regenerate_tokens(self, request, queryset) -> None:

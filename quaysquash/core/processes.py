@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,8 +139,10 @@ def web_command(
     workers: int = 1,
     access_log: bool = False,
     log_level: str = "info",
+    reload_dirs: Sequence[Path] = (),
 ) -> list[str]:
-    """uvicorn serving the ASGI application with the fastest event loop and HTTP parser."""
+    """uvicorn serving the ASGI application with the fastest event loop and HTTP parser;
+    with ``reload_dirs`` it restarts whenever a Python file below them changes (``runserver``)."""
     command = [
         sys.executable,
         "-m",
@@ -165,7 +168,11 @@ def web_command(
         "--forwarded-allow-ips",
         "127.0.0.1",
     ]
-    if workers > 1:
+    if reload_dirs:
+        command += ["--reload"]
+        for directory in reload_dirs:
+            command += ["--reload-dir", str(directory)]
+    elif workers > 1:
         command += ["--workers", str(workers)]
     if not access_log:
         # Access lines carry full query strings; secrets must not end up in logs by default.
@@ -325,6 +332,33 @@ def wait_until(
 
 class ChildExited(RuntimeError):
     pass
+
+
+@dataclass
+class RestartLimit:
+    """Allows at most ``count`` restarts of each child within any ``window`` seconds.
+
+    A child that crashes now and then (a broker blip, an out-of-memory kill) is restarted; one
+    that crashes in a loop is a configuration or code problem that restarts cannot fix.
+    """
+
+    count: int = 5
+    window: float = 60.0
+    _times: dict[str, deque[float]] = field(default_factory=dict, repr=False)
+
+    def allow(self, name: str, now: float | None = None) -> bool:
+        """Record a restart of ``name`` and return True, or False if the limit is reached."""
+        now = time.monotonic() if now is None else now
+        times = self._times.setdefault(name, deque())
+        while times and now - times[0] > self.window:
+            times.popleft()
+        if len(times) >= self.count:
+            return False
+        times.append(now)
+        return True
+
+    def recent(self, name: str) -> int:
+        return len(self._times.get(name, ()))
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:

@@ -7,7 +7,7 @@ from celery import shared_task
 PING_TASK = "quaysquash.core.tasks.ping"
 
 
-@shared_task(name=PING_TASK, acks_late=False)
+@shared_task(name=PING_TASK, acks_late=False, ignore_result=False)
 def ping(payload: str = "pong") -> str:
     """Health check: answers ``payload`` when a worker is consuming the queue.
 

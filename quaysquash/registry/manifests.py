@@ -184,7 +184,10 @@ def validate_tag_name(name: str) -> str:
 
 @transaction.atomic
 def set_tag(repository: Repository, name: str, manifest: Manifest) -> Tag:
-    """Point ``name`` at ``manifest``; the previous lifetime of the tag is ended, not rewritten."""
+    """Point ``name`` at ``manifest``; the previous lifetime of the tag is ended, not rewritten.
+
+    The one way tags are created or moved: it sends ``tag_pushed`` after commit (not when the
+    tag already points at ``manifest``)."""
     validate_tag_name(name)
     now = timezone.now()
     current = (
@@ -199,9 +202,20 @@ def set_tag(repository: Repository, name: str, manifest: Manifest) -> Tag:
             return current
         current.lifetime_end = now
         current.save(update_fields=["lifetime_end"])
-    return Tag.objects.create(
+    tag = Tag.objects.create(
         repository=repository, name=name, manifest=manifest, lifetime_start=now
     )
+    _announce(tag)
+    return tag
+
+
+def _announce(tag: Tag) -> None:
+    """Send ``tag_pushed`` for a created or moved tag once it is committed, whoever moved it
+    (a push, the importer, the API's retag). A failing receiver is logged, never undoes or
+    fails the change (``robust``)."""
+    from .signals import tag_pushed
+
+    transaction.on_commit(lambda: tag_pushed.send(sender=Tag, tag=tag), robust=True)
 
 
 @transaction.atomic

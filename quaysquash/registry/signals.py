@@ -2,6 +2,7 @@
 
 from django.dispatch import Signal
 
-# Sent after a manifest PUT by tag has created or moved the tag; ``tag`` is the new Tag row.
-# Receivers run in the request, after the transaction committed: keep them quick (queue work).
+# Sent once for every tag created or moved, by ``manifests.set_tag`` after the commit (a push by
+# tag, ``import_image``, the API's retag); ``tag`` is the new Tag row. Receivers run in the
+# caller's process after the commit: keep them quick (queue work); one that raises is logged.
 tag_pushed = Signal()

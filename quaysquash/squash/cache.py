@@ -96,12 +96,37 @@ class Key:
         }
 
 
-def _enqueue(image: SquashedImage) -> None:
+def _enqueue(image_id: int, attempt: int) -> None:
+    """Queue the build of ``attempt`` once the row is committed (the task must see it).
+
+    If the broker is down the row is already committed as ``building``: mark that attempt
+    failed at once, so no pull follows a build nobody will run (the next pull retries), and
+    answer 503. Raises SquashHTTPError from the commit (or at once outside a transaction).
+    """
     from .tasks import build_squash
 
-    image_id = image.pk
-    # The task must see the committed row.
-    transaction.on_commit(lambda: build_squash.delay(image_id))
+    def publish() -> None:
+        try:
+            build_squash.delay(image_id)
+        except Exception as exc:  # whatever failed, no task was queued for this attempt
+            log.error("squash %s: could not queue the build: %r", image_id, exc)
+            SquashedImage.objects.filter(
+                pk=image_id, attempt=attempt, state=SquashedImage.State.BUILDING
+            ).update(
+                state=SquashedImage.State.FAILED,
+                error="the build queue was unavailable; try again",
+                finished=timezone.now(),
+            )
+            from .resolve import SquashHTTPError
+
+            raise SquashHTTPError(
+                503,
+                "UNAVAILABLE",
+                "the build queue is unavailable; try again shortly",
+                headers={"Retry-After": "10"},
+            ) from exc
+
+    transaction.on_commit(publish)
 
 
 def restart(image: SquashedImage) -> bool:
@@ -131,7 +156,7 @@ def restart(image: SquashedImage) -> bool:
     )
     if won:
         log.info("squash %s: restarting build (was %s)", image.pk, image.state)
-        _enqueue(image)
+        _enqueue(image.pk, image.attempt + 1)
     image.refresh_from_db()
     return bool(won)
 
@@ -160,7 +185,7 @@ def ensure_build(
                         repo_tag=repo_tag or "",
                         heartbeat=timezone.now(),
                     )
-                    _enqueue(image)
+                    _enqueue(image.pk, image.attempt)
                 return image, True
             except IntegrityError:
                 continue  # someone else inserted it first: follow theirs

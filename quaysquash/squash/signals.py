@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,9 @@ def on_tag_pushed(sender, tag, **kwargs) -> None:
 
             for digest in _layer_digests(tag.manifest):
                 if not cache.index_path(digest).is_file():
-                    transaction.on_commit(lambda d=digest: index_layer.delay(d))
+                    # Sent after the tag's commit already; with the broker down the first
+                    # failure ends the loop, so a push never waits once per layer.
+                    index_layer.delay(digest)
         if tag.repository.auto_prime:
             from . import priming
 

@@ -150,7 +150,10 @@ def squash_state(request, repository: str, tag: str) -> HttpResponse:
         rejected = _check_csrf(request)
         if rejected is not None:
             return rejected
-        image, started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
+        try:
+            image, started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
+        except SquashHTTPError as err:  # the build queue is down: 503, not a 500 page
+            return err.response()
         body = state_of(image)
         body["started"] = started
         return JsonResponse(body, status=202 if body["state"] != "ready" else 200)

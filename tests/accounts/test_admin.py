@@ -116,3 +116,55 @@ def test_it_adds_robots_from_the_admin(client, setup):
     assert response.status_code == 302, response.content[:2000]
     perm = RepositoryPermission.objects.get(robot__short_name="builder")
     assert perm.role == "read" and len(perm.robot.token) == 64
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_shows_one_request_the_token_decision_of_another(live_server):
+    """A superuser and a staff user who may not see tokens open the robot page at the same
+    moment, over and over, on a threaded live server: the staff user never gets the token."""
+    import threading
+
+    import requests
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    root = user("root", is_superuser=True, is_staff=True)
+    staff = user("staff", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="robotaccount"))
+    deployer = robot(org("acme"), "deployer")
+    url = live_server.url + reverse("admin:accounts_robotaccount_change", args=[deployer.pk])
+
+    def session_for(who) -> requests.Session:
+        client = Client()
+        client.force_login(who)
+        session = requests.Session()
+        session.cookies.set("sessionid", client.cookies["sessionid"].value)
+        return session
+
+    rounds = 40
+    barrier = threading.Barrier(2)
+    seen: dict[str, list[bool]] = {"root": [], "staff": []}
+    failures: list[BaseException] = []
+
+    def look(name: str, session: requests.Session) -> None:
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=30)
+                response = session.get(url, timeout=30)
+                assert response.status_code == 200, response.status_code
+                seen[name].append(deployer.token in response.text)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [
+        threading.Thread(target=look, args=("root", session_for(root))),
+        threading.Thread(target=look, args=("staff", session_for(staff))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    assert seen["root"] == [True] * rounds
+    assert seen["staff"] == [False] * rounds

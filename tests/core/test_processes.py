@@ -56,3 +56,14 @@ def test_it_stops_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
     processes.wait_until(lambda: "up" in (tmp_path / "log").read_text(), timeout=10)
     assert stubborn.stop() == -signal.SIGKILL
     assert not stubborn.alive()
+
+
+def test_it_allows_a_few_restarts_per_window_and_then_refuses() -> None:
+    from quaysquash.core.processes import RestartLimit
+
+    limit = RestartLimit(count=2, window=60)
+    assert limit.allow("worker", now=0) and limit.allow("worker", now=10)
+    assert not limit.allow("worker", now=20)  # a third within 60 s
+    assert limit.allow("web", now=20)  # counted per process
+    assert limit.allow("worker", now=61)  # the first one has left the window
+    assert limit.recent("worker") == 2

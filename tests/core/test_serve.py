@@ -149,20 +149,86 @@ def test_it_runs_everything_and_stops_on_sigint(var: Path, serves: list[Serve]) 
     assert not is_listening("127.0.0.1", redis_port)
 
 
-def test_it_stops_the_rest_when_one_process_dies(var: Path, serves: list[Serve]) -> None:
+def worker_main_pid(serve: Serve) -> int | None:
+    """The Celery worker's main process (it leads its own process group), if running."""
+    for pid, cmd in serve.children().items():
+        try:
+            if "celery" in cmd and os.getpgid(pid) == pid and pid_alive(pid):
+                return pid
+        except ProcessLookupError:
+            continue
+    return None
+
+
+def kill_worker(serve: Serve) -> int:
+    """SIGKILL the worker's main process; wait until serve has started another; its pid."""
+    old = worker_main_pid(serve)
+    assert old is not None, serve.log[-3000:]
+    os.kill(old, signal.SIGKILL)
+    wait_for(
+        lambda: worker_main_pid(serve) not in (None, old) or serve.process.poll() is not None,
+        timeout=30,
+        what="a new worker",
+    )
+    return old
+
+
+def test_it_restarts_a_process_that_dies(var: Path, serves: list[Serve], tmp_path: Path) -> None:
+    from tests.squash.images import make_layout
+
     serve = Serve(var, f"redis://127.0.0.1:{free_port()}/0")
     serves.append(serve)
     serve.wait_ready()
-    children = serve.children()
-    worker = next(
-        pid
-        for pid, cmd in children.items()
-        if "celery" in cmd and os.getpgid(pid) == pid  # the worker's main process
+    manage = [sys.executable, "manage.py"]
+    layout = make_layout(tmp_path / "tiny", [{"hello.txt": b"hello after a restart\n"}])
+    for args in (
+        [
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            "User.objects.create_user('alice', password='pw-for-alice')",
+        ],
+        ["create_org", "acme", "--admin", "alice"],
+        ["import_image", f"{layout}:latest", "acme/tiny:v1"],
+    ):
+        subprocess.run(
+            manage + args,
+            cwd=REPO_ROOT,
+            env=serve.env,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+
+    old = kill_worker(serve)
+    assert serve.process.poll() is None, serve.log[-3000:]
+    assert "worker exited unexpectedly" in serve.log and "restarting it" in serve.log
+    assert not pid_alive(old)
+    # The new worker builds: a cold pull of a squash goes through.
+    response = requests.get(
+        f"http://127.0.0.1:{serve.port}/c1/squash/acme/tiny/v1",
+        auth=("alice", "pw-for-alice"),
+        timeout=120,
     )
-    os.kill(worker, signal.SIGKILL)
+    assert response.status_code == 200, response.text[:500]
+    assert len(response.content) == int(response.headers["Content-Length"]) > 0
+
+    serve.process.send_signal(signal.SIGTERM)
+    assert serve.wait_exit() == 0, serve.log[-3000:]
+
+
+def test_it_gives_up_on_a_process_that_keeps_dying(var: Path, serves: list[Serve]) -> None:
+    serve = Serve(var, f"redis://127.0.0.1:{free_port()}/0", "--max-restarts", "1")
+    serves.append(serve)
+    serve.wait_ready()
+    kill_worker(serve)  # restarted: the first within the window
+    children = serve.children()
+    worker = worker_main_pid(serve)
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)  # the second: too many
 
     assert serve.wait_exit() != 0
-    assert "worker exited unexpectedly" in serve.log
+    assert "worker exited unexpectedly (code -9) 2 times within 60s; giving up" in serve.log
     assert_all_gone(children, serve.log)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support.services import wait_for
 from tests.support.tools import DEBIAN_APP, require
 
 from .images import layer_digests, make_layout
@@ -63,8 +64,13 @@ def test_it_reports_a_corrupt_layer_and_remembers_it_until_the_row_is_deleted(si
     site.import_image(layout, "acme/corrupt:v1")
     site.stack.grant(site.robot, "acme/corrupt", "read")
     blob = _blob_path(site.stack, layer_digests(layout)[0])
+    # The import indexed the layers (tag_pushed): let that finish, then drop the index so that
+    # the build reads the corrupt blob before planning, not only while streaming.
+    index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
+    wait_for(index.is_file, timeout=60, what="the layer index made on import")
     good = blob.read_bytes()
     blob.write_bytes(good[:1000] + bytes(len(good) - 1000))
+    index.unlink()
     try:
         url = site.squash_url("acme/corrupt", "v1")
         response = requests.get(url, auth=site.auth)

@@ -20,8 +20,6 @@ from ..manifests import (
     store_manifest,
     validate_tag_name,
 )
-from ..models import Tag
-from ..signals import tag_pushed
 from .base import RegistryView, check_digest, empty_response
 
 
@@ -77,18 +75,9 @@ class ManifestView(RegistryView):
             digest = manifest_digest(raw, algorithm)
         with transaction.atomic():
             manifest = store_manifest(repository, raw, request.META.get("CONTENT_TYPE"), algorithm)
-            tag = previous = None
             if tag_name:
-                previous = (
-                    Tag.objects.active()
-                    .filter(repository=repository, name=tag_name)
-                    .values_list("pk", flat=True)
-                    .first()
-                )
-                tag = set_tag(repository, tag_name, manifest)
-        if tag is not None and tag.pk != previous:
-            # Only when the tag was created or moved: pushing the same image again is a no-op.
-            tag_pushed.send(sender=ManifestView, tag=tag)
+                # set_tag announces a created or moved tag (tag_pushed) after the commit.
+                set_tag(repository, tag_name, manifest)
         response = empty_response(
             201,
             {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest},

@@ -1,8 +1,10 @@
 """``manage.py serve``: the private Redis, a Celery worker (with beat) and uvicorn, together.
 
 All three run as child processes in their own process groups. Ctrl-C or SIGTERM stops them in
-order (web first, so no request finds the worker gone; Redis last); if any of them dies, the
-others are stopped too and the command exits non-zero, so a process manager sees the failure.
+order (web first, so no request finds the worker gone; Redis last). A child that dies is
+started again (``--max-restarts`` times within ``--restart-window`` seconds, 5 in 60 by
+default); one that keeps dying stops everything and the command exits non-zero, so a process
+manager sees the failure.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--access-log", action="store_true", help="log every request (off by default)"
         )
+        parser.add_argument(
+            "--max-restarts",
+            type=int,
+            default=5,
+            help="restarts allowed per process within --restart-window before giving up",
+        )
+        parser.add_argument("--restart-window", type=float, default=60.0, help="seconds")
         parser.add_argument(
             "--banner",
             type=Path,
@@ -123,12 +132,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"quaysquash is running at {base_url}/ (Ctrl-C stops it)")
                 )
+            limit = processes.RestartLimit(options["max_restarts"], options["restart_window"])
             while not stop.wait(0.5):
                 dead = next((c for c in children if not c.alive()), None)
                 if dead is not None:
-                    code = dead.process.returncode if dead.process else None
-                    failure = f"{dead.name} exited unexpectedly (code {code})"
-                    break
+                    failure = self._restart(dead, limit)
+                    if failure:
+                        break
         except (processes.ChildExited, TimeoutError, FileNotFoundError) as exc:
             failure = str(exc)
         finally:
@@ -144,6 +154,23 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(failure)
         self.stdout.write("stopped")
+
+    def _restart(self, dead: Child, limit: processes.RestartLimit) -> str | None:
+        """Start ``dead`` again; returns the failure message once it has died too often."""
+        code = dead.process.returncode if dead.process else None
+        # Reap it and whatever it left in its group (a killed worker's pool processes).
+        dead.stop(timeout=0)
+        if not limit.allow(dead.name):
+            return (
+                f"{dead.name} exited unexpectedly (code {code}) {limit.recent(dead.name) + 1} "
+                f"times within {limit.window:.0f}s; giving up"
+            )
+        self.stderr.write(
+            f"{dead.name} exited unexpectedly (code {code}); restarting it "
+            f"({limit.recent(dead.name)} of {limit.count} restarts within {limit.window:.0f}s)"
+        )
+        dead.start()
+        return None
 
     def _start_redis(self, url: str, env: dict[str, str]) -> Child | None:
         address = processes.parse_redis_url(url)
