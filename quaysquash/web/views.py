@@ -10,11 +10,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from quaysquash.accounts import guards as access
 from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
+from quaysquash.core import commands
 from quaysquash.registry.models import Tag
-
-from . import access, commands
-from .tags import DEFAULT_PAGE_SIZE, PAGE_SIZES, build_rows, history_events, page_of, tag_queryset
+from quaysquash.registry.taghistory import HISTORY_PAGE_SIZE, history_events, history_queryset
+from quaysquash.registry.tagrows import (
+    DEFAULT_PAGE_SIZE,
+    PAGE_SIZES,
+    build_rows,
+    page_of,
+    tag_queryset,
+)
 
 REPO_TABS = ("info", "tags", "history", "settings")
 
@@ -217,10 +224,12 @@ def _tags_context(request: HttpRequest, repo: Repository) -> dict:
 def _history_context(request: HttpRequest, repo: Repository) -> dict:
     page = _int_param(request, "page", 1)
     query = request.GET.get("filter", "").strip()
-    rows, more = page_of(tag_queryset(repo, active_only=False, name_filter=query), page, 50)
+    future = request.GET.get("future") == "1"
+    rows, more = page_of(history_queryset(repo, query), page, HISTORY_PAGE_SIZE)
     return {
-        "events": history_events(rows, repo),
+        "events": history_events(rows, repo, future=future),
         "filter": query,
+        "future": future,
         "page_number": page,
         "has_next": more,
         "has_previous": page > 1,

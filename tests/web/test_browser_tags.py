@@ -44,8 +44,8 @@ def test_it_adds_expires_and_deletes_tags(browser_page, stack, ui_data):
 
     page.goto(f"{stack.url}/repository/{ui_data.repo}?tab=history&filter=from-ui")
     history = page.get_by_role("table", name="Tag history")
-    expect(history).to_contain_text("Deleted")
-    expect(history).to_contain_text("Created")
+    expect(history).to_contain_text("from-ui was deleted")
+    expect(history).to_contain_text("from-ui was created pointing to")
 
 
 def test_it_filters_tags(browser_page, stack, ui_data):

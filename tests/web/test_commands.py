@@ -1,8 +1,8 @@
-"""quaysquash.web.commands: quoting and the commands the modal shows."""
+"""quaysquash.core.commands: quoting and the commands the modal shows."""
 
 import shlex
 
-from quaysquash.web.commands import FetchRequest, fetch_command, shell_quote
+from quaysquash.core.commands import FetchRequest, fetch_command, shell_quote
 
 
 def test_it_quotes_embedded_single_quotes():

@@ -46,8 +46,19 @@ def test_it_shows_tag_history(client, w):
     delete_tag(w.web, "gone")
     client.force_login(w.bob)
     html = client.get("/repository/acme/web?tab=history").content.decode()
-    assert "Moved" in html and "Created" in html and "Deleted" in html
+    assert "v1 was moved to" in html and "v1 was created pointing to" in html
+    assert "gone was deleted" in html
     assert w.v1.digest[:19] in html and v2.digest[:19] in html
+    assert "restore-tag" not in html  # bob only reads
+
+
+def test_it_offers_revert_and_restore_to_writers(client, w):
+    v2 = f.image(w.web, "v2")
+    f.tag(w.web, "v1", v2)
+    client.force_login(w.alice)
+    html = client.get("/repository/acme/web?tab=history").content.decode()
+    assert f'data-digest="{w.v1.digest}" data-current="{v2.digest}" data-verb="Revert"' in html
+    assert "Show future" in html and "Filter History..." in html
 
 
 def test_it_shows_settings_to_admins_only(client, w):
