@@ -114,6 +114,7 @@ def _namespace_page(request: HttpRequest, namespace: Namespace) -> HttpResponse:
         context["page_config"] = {
             "namespace": namespace.name,
             "repositories": [r["name"] for r in context["repositories"]],
+            "robotTokenDays": namespace.robot_token_days,
         }
     return render(request, "web/namespace.html", context)
 

@@ -39,7 +39,7 @@
       robotSel.innerHTML = "";
       if (config.isPublic) robotSel.add(new Option("Anonymous (public repository)", ""));
       for (const r of robots) {
-        const label = r.name + (r.can_read ? " — has read" : " — no read permission");
+        const label = r.name + (r.can_read ? " — has read" : " — no read permission") + (r.token_expired ? " (token expired)" : "");
         const opt = new Option(label, r.short_name);
         opt.dataset.canRead = r.can_read ? "1" : "0";
         robotSel.add(opt);
@@ -48,7 +48,7 @@
       const names = robots.map((r) => r.short_name);
       if (previous && names.includes(previous)) robotSel.value = previous;
       else if (!config.isPublic) {
-        const reader = robots.find((r) => r.can_read);
+        const reader = robots.find((r) => r.can_read && !r.token_expired) || robots.find((r) => r.can_read);
         if (reader) robotSel.value = reader.short_name;
       }
       $("#create-robot-inline").hidden = !config.isNamespaceAdmin;

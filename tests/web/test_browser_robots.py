@@ -45,18 +45,23 @@ def test_it_creates_regenerates_edits_and_deletes_a_robot(browser_page, stack, u
     old = page.locator("#cred-token").input_value()
     assert len(old) == 64
     assert v2_status(stack, name, old) == 200
-    dialog.get_by_role("button", name="Close").last.click()
 
-    row.get_by_role("button", name="Regenerate token").click()
+    # Regenerating happens inside the dialog, after its warning.
+    dialog.get_by_role("button", name="Regenerate Token Now").click()
+    expect(dialog).to_contain_text("The current token stops working at once")
+    assert page.locator("#cred-token").input_value() == old  # nothing happened yet
+    dialog.get_by_role("button", name="Yes, regenerate").click()
     expect(page.locator("#cred-token")).not_to_have_value(old)
     new = page.locator("#cred-token").input_value()
     assert len(new) == 64
     assert v2_status(stack, name, old) == 401  # at once: no cache keeps the old token alive
     assert v2_status(stack, name, new) == 200
     page.keyboard.press("Escape")
+    page.wait_for_load_state()
 
     # No permission yet: the robot reads nothing private.
     assert squash_status(stack, ui_data.repo, name, new) in (401, 403, 404)
+    row = page.locator('tr[data-robot="pagebot"]')
     row.get_by_role("button", name="Edit permissions").click()
     page.get_by_label("Permission on web").select_option("read")
     expect(page.locator("#permissions-status")).to_contain_text("Saved: read on web")

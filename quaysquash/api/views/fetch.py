@@ -88,7 +88,12 @@ class FetchCommandView(APIView):
                 fetch.token = robot.token
                 result["token_included"] = True
             result["robot"] = {"name": robot.full_name, "can_read": can_read}
-            if not can_read:
+            if robot.token_expired():
+                result["warning"] = (
+                    f"The token of {robot.full_name} has expired: this command will be refused "
+                    "until an administrator regenerates it."
+                )
+            elif not can_read:
                 result["warning"] = (
                     f"{robot.full_name} does not have read permission on {repository.full_name}: "
                     "this command will fail until it is granted."
