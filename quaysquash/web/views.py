@@ -9,6 +9,7 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from quaysquash.accounts import guards as access
 from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
@@ -20,6 +21,7 @@ from quaysquash.registry.tagrows import (
     PAGE_SIZES,
     build_rows,
     page_of,
+    parse_sort,
     tag_queryset,
 )
 
@@ -205,12 +207,53 @@ def _tags_context(request: HttpRequest, repo: Repository) -> dict:
         limit = DEFAULT_PAGE_SIZE
     page = _int_param(request, "page", 1)
     query = request.GET.get("filter", "").strip()
-    tags, more = page_of(tag_queryset(repo, name_filter=query), page, limit)
-    total = tag_queryset(repo, name_filter=query).count()
+    sort = parse_sort(request.GET.get("sort", ""))
+    qs = tag_queryset(repo, name_filter=query, sort=sort)
+    tags, more = page_of(qs, page, limit)
+    total = qs.count()
     first = (page - 1) * limit + 1 if tags else 0
+    rows = build_rows(tags, shared=True)
+    # The page's manifests that several tags share: "select all tags of this manifest".
+    shared: dict[str, dict] = {}
+    for row in rows:
+        if row.shared_with and row.digest not in shared:
+            shared[row.digest] = {
+                "digest": row.digest,
+                "marker": row.marker,
+                "count": len(row.shared_with) + 1,
+            }
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for column, label in (
+        ("tag", "Tag"),
+        ("modified", "Last Modified"),
+        ("size", "Size"),
+        ("expires", "Expires"),
+        ("manifest", "Manifest"),
+    ):
+        active = column == key
+        # A click on the sorted column flips it; another column starts ascending (dates:
+        # newest first, as Quay does).
+        if active:
+            next_sort = column if descending else f"-{column}"
+        else:
+            next_sort = f"-{column}" if column == "modified" else column
+        columns.append(
+            {
+                "key": column,
+                "label": label,
+                "active": active,
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "href": "?"
+                + urlencode({"tab": "tags", "filter": query, "limit": limit, "sort": next_sort}),
+            }
+        )
     return {
-        "rows": build_rows(tags),
+        "rows": rows,
         "filter": query,
+        "sort": sort,
+        "columns": columns,
+        "shared_manifests": list(shared.values()),
         "page_number": page,
         "limit": limit,
         "page_sizes": PAGE_SIZES,
@@ -219,6 +262,7 @@ def _tags_context(request: HttpRequest, repo: Repository) -> dict:
         "total": total,
         "first_index": first,
         "last_index": first + len(tags) - 1 if tags else 0,
+        "page_query": urlencode({"tab": "tags", "filter": query, "limit": limit, "sort": sort}),
     }
 
 

@@ -109,3 +109,30 @@ def test_it_offers_sign_in_on_the_not_found_page(client, w):
     resp = client.get("/repository/acme/web?tab=tags")
     assert resp.status_code == 404
     assert "/signin/?next=" in resp.content.decode()
+
+
+def test_it_sorts_tags_and_keeps_sort_and_filter_in_the_links(client, w):
+    f.tag(w.web, "alpha", w.v1)  # shares v1's manifest
+    client.force_login(w.alice)
+    html = client.get("/repository/acme/web?tab=tags&sort=tag&filter=a").content.decode()
+    assert (
+        '<th aria-sort="ascending"><a class="sort-link active" href="?tab=tags&amp;filter=a&amp;limit=25&amp;sort=-tag"'
+        in html
+    )
+    assert 'href="?tab=tags&amp;filter=a&amp;limit=25&amp;sort=size"' in html
+    full = client.get("/repository/acme/web?tab=tags&sort=-tag").content.decode()
+    assert full.index('data-tag="v1"') < full.index('data-tag="alpha"')
+    assert (
+        'aria-label="Same manifest as v1"' in full and 'aria-label="Same manifest as alpha"' in full
+    )
+    assert f'data-select="manifest" data-digest="{w.v1.digest}"' in full
+    assert 'aria-label="Change expiration of v1"' in full
+
+
+def test_it_filters_tags_by_digest(client, w):
+    other = f.image(w.web, "other")
+    f.tag(w.web, "release", other)
+    client.force_login(w.bob)
+    html = client.get(f"/repository/acme/web?tab=tags&filter={other.digest[7:19]}").content.decode()
+    assert 'data-tag="release"' in html and 'data-tag="v1"' not in html
+    assert "Change expiration of" not in html  # bob only reads
