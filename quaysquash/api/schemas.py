@@ -151,3 +151,80 @@ class PermissionSchema(s.Serializer):
 
 class PermissionListSchema(s.Serializer):
     permissions = s.DictField(child=PermissionSchema())
+
+
+class LayerInfoSchema(s.Serializer):
+    position = s.IntegerField()
+    digest = s.CharField()
+    media_type = s.CharField()
+    size = s.IntegerField()
+    created_by = s.CharField(help_text="the config history step that made the layer")
+    created = s.CharField()
+    comment = s.CharField()
+
+
+class ImageInfoSchema(s.Serializer):
+    digest = s.CharField()
+    media_type = s.CharField()
+    config_digest = s.CharField()
+    config_media_type = s.CharField()
+    is_image = s.BooleanField()
+    architecture = s.CharField()
+    os = s.CharField()
+    created = s.CharField()
+    entrypoint = s.ListField(child=s.CharField())
+    cmd = s.ListField(child=s.CharField())
+    working_dir = s.CharField()
+    user = s.CharField()
+    env = s.ListField(child=s.CharField())
+    labels = s.DictField(child=s.CharField())
+    exposed_ports = s.ListField(child=s.CharField())
+    layers = LayerInfoSchema(many=True)
+    empty_steps = s.ListField(child=s.CharField())
+    size = s.IntegerField()
+
+
+class TagPlatformSchema(s.Serializer):
+    platform = s.CharField()
+    manifest_digest = s.CharField()
+
+
+class TagDetailsSchema(s.Serializer):
+    name = s.CharField()
+    manifest_digest = s.CharField()
+    media_type = s.CharField()
+    is_manifest_list = s.BooleanField()
+    platform = s.CharField(allow_null=True)
+    platforms = TagPlatformSchema(many=True)
+    image = ImageInfoSchema(allow_null=True)
+
+
+class LayerSavingsSchema(s.Serializer):
+    digest = s.CharField()
+    position = s.IntegerField()
+    compressed_size = s.IntegerField()
+    tar_size = s.IntegerField()
+    files = s.IntegerField()
+    file_bytes = s.IntegerField()
+    deleted_files = s.IntegerField()
+    deleted_bytes = s.IntegerField()
+    overwritten_files = s.IntegerField()
+    overwritten_bytes = s.IntegerField()
+    whiteouts = s.IntegerField()
+    lost_bytes = s.IntegerField()
+    kept_bytes = s.IntegerField()
+
+
+class SavingsSchema(s.Serializer):
+    manifest_digest = s.CharField()
+    platform = s.CharField(allow_null=True)
+    layers = LayerSavingsSchema(many=True)
+    layered_compressed = s.IntegerField()
+    layered_tar = s.IntegerField()
+    squashed_tar = s.IntegerField()
+    squashed_archive = s.IntegerField(allow_null=True)
+    squashed_entries = s.IntegerField()
+    saved_bytes = s.IntegerField()
+    deleted_bytes = s.IntegerField()
+    overwritten_bytes = s.IntegerField()
+    lost_files = s.IntegerField()

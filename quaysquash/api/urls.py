@@ -35,6 +35,16 @@ urlpatterns = [
         name="api-tag-restore",
     ),
     re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/details$",
+        views.TagDetailsView.as_view(),
+        name="api-tag-details",
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/savings$",
+        views.TagSavingsView.as_view(),
+        name="api-tag-savings",
+    ),
+    re_path(
         rf"^repository/{NS}/{REPO}/tag/{TAG}/fetch$",
         views.FetchCommandView.as_view(),
         name="api-fetch-command",

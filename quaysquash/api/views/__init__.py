@@ -12,6 +12,7 @@ from .robots import (
     RobotRegenerateView,
     RobotView,
 )
+from .tagdetails import TagDetailsView, TagSavingsView
 from .tags import TagBulkView, TagListView, TagNamesView, TagView
 
 __all__ = [
@@ -26,9 +27,11 @@ __all__ = [
     "RobotRegenerateView",
     "RobotView",
     "TagBulkView",
+    "TagDetailsView",
     "TagHistoryView",
     "TagListView",
     "TagNamesView",
     "TagRestoreView",
+    "TagSavingsView",
     "TagView",
 ]
