@@ -26,6 +26,7 @@ from quaysquash.registry.tagrows import (
 )
 
 REPO_TABS = ("info", "tags", "history", "settings")
+ROBOTS_PER_PAGE = 20
 
 
 class SignInView(auth_views.LoginView):
@@ -105,11 +106,15 @@ def _namespace_page(request: HttpRequest, namespace: Namespace) -> HttpResponse:
         context["page"], context["query"] = _repositories(request, namespace)
     elif is_admin:
         # Names and descriptions only: tokens are fetched from the API when an admin asks.
-        context["robots"] = list(
-            RobotAccount.objects.filter(namespace=namespace)
-            .annotate(repo_count=Count("permissions"))
-            .order_by("short_name")
-        )
+        query = request.GET.get("q", "").strip()
+        robots = RobotAccount.objects.filter(namespace=namespace)
+        if query:
+            robots = robots.filter(Q(short_name__icontains=query) | Q(description__icontains=query))
+        robots = robots.annotate(repo_count=Count("permissions")).order_by("short_name")
+        page = Paginator(robots, ROBOTS_PER_PAGE).get_page(request.GET.get("page"))
+        context["robots"] = list(page)
+        context["robot_page"] = page
+        context["robot_query"] = query
         context["repositories"] = list(
             Repository.objects.filter(namespace=namespace).order_by("name").values("name")
         )

@@ -20,6 +20,7 @@
     let robots = null;
     let seq = 0;
     let pollTimer = null;
+    const ROBOT_FILTER_THRESHOLD = 8;
 
     $("#inline-robot-prefix").textContent = config.namespace + "+";
 
@@ -38,17 +39,22 @@
       const previous = selectName || robotSel.value;
       robotSel.innerHTML = "";
       if (config.isPublic) robotSel.add(new Option("Anonymous (public repository)", ""));
-      for (const r of robots) {
+      const filterEl = $("#fetch-robot-filter");
+      // Many robots: a type-ahead filter narrows the list, as Quay's picker does.
+      $("#fetch-robot-filter-row").hidden = robots.length <= ROBOT_FILTER_THRESHOLD;
+      const q = filterEl.value.trim().toLowerCase();
+      const shown = q ? robots.filter((r) => r.name.toLowerCase().includes(q)) : robots;
+      for (const r of shown) {
         const label = r.name + (r.can_read ? " — has read" : " — no read permission") + (r.token_expired ? " (token expired)" : "");
         const opt = new Option(label, r.short_name);
         opt.dataset.canRead = r.can_read ? "1" : "0";
         robotSel.add(opt);
       }
-      if (!robots.length && !config.isPublic) robotSel.add(new Option("No robot accounts", ""));
-      const names = robots.map((r) => r.short_name);
+      if (!shown.length && !config.isPublic) robotSel.add(new Option(robots.length ? "No robot matches" : "No robot accounts", ""));
+      const names = shown.map((r) => r.short_name);
       if (previous && names.includes(previous)) robotSel.value = previous;
       else if (!config.isPublic) {
-        const reader = robots.find((r) => r.can_read && !r.token_expired) || robots.find((r) => r.can_read);
+        const reader = shown.find((r) => r.can_read && !r.token_expired) || shown.find((r) => r.can_read) || shown[0];
         if (reader) robotSel.value = reader.short_name;
       }
       $("#create-robot-inline").hidden = !config.isNamespaceAdmin;
@@ -147,6 +153,11 @@
     });
 
     [format, robotSel, platformSel, compressed].forEach((el) => el.addEventListener("change", update));
+    let filterTimer = null;
+    $("#fetch-robot-filter").addEventListener("input", () => {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(() => { fillRobots(); update(); }, 150);
+    });
 
     $("#inline-robot-create").addEventListener("click", async () => {
       const errEl = $("#inline-robot-error");
@@ -182,6 +193,7 @@
         platforms: row.dataset.platforms ? row.dataset.platforms.split(",") : [],
       };
       $("#fetch-tag-name").textContent = current.tag;
+      $("#fetch-robot-filter").value = "";
       platformSel.innerHTML = "";
       for (const p of current.platforms) platformSel.add(new Option(p, p));
       if (current.platforms.includes("linux/amd64")) platformSel.value = "linux/amd64";

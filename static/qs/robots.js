@@ -97,29 +97,150 @@
     };
   }
 
+  /* ---- create a robot in steps: name, description, repositories with roles, review ---- */
+  function initWizard(base, openCredentials) {
+    const modal = $("#create-robot-modal");
+    const steps = $$("[data-step]", modal);
+    const labels = $$("[data-step-label]", modal);
+    const errEl = $("#robot-form-error");
+    let step = 1;
+
+    function roles() {
+      return $$("#new-robot-repos select").filter((s) => s.value).map((s) => ({ repository: s.dataset.repo, role: s.value }));
+    }
+
+    function show(n) {
+      step = n;
+      steps.forEach((el) => { el.hidden = el.dataset.step !== String(n); });
+      labels.forEach((li) => {
+        const k = parseInt(li.dataset.stepLabel, 10);
+        if (k === n) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+        li.classList.toggle("done", k < n);
+      });
+      $("#wizard-back").disabled = n === 1;
+      $("#wizard-next").hidden = n === steps.length;
+      $("#wizard-create").hidden = n !== steps.length;
+      if (n === steps.length) {
+        const review = $("#new-robot-review");
+        review.innerHTML = "";
+        const granted = roles();
+        const rows = [
+          ["Name", config.namespace + "+" + $("#new-robot-name").value.trim()],
+          ["Description", $("#new-robot-description").value.trim() || "—"],
+          ["Repositories", granted.length ? granted.map((g) => g.repository + " (" + g.role + ")").join(", ") : "none"],
+        ];
+        rows.forEach(([k, v]) => {
+          const dt = document.createElement("dt"); dt.textContent = k;
+          const dd = document.createElement("dd"); dd.textContent = v;
+          review.append(dt, dd);
+        });
+      }
+      const first = steps[n - 1].querySelector("input, textarea, select");
+      if (first) first.focus();
+    }
+
+    function valid() {
+      errEl.hidden = true;
+      const name = $("#new-robot-name");
+      if (step === 1 && !name.checkValidity()) {
+        errEl.hidden = false;
+        errEl.textContent = "Robot name: lower-case letters, digits and underscores, starting with a letter.";
+        name.focus();
+        return false;
+      }
+      return true;
+    }
+
+    $("#create-robot").addEventListener("click", (ev) => {
+      $("#create-robot-form").reset();
+      $$("#new-robot-repos tr").forEach((tr) => { tr.hidden = false; });
+      errEl.hidden = true;
+      showModal(modal, ev.currentTarget);
+      show(1);
+    });
+    $("#wizard-next").addEventListener("click", () => { if (valid()) show(step + 1); });
+    $("#wizard-back").addEventListener("click", () => show(step - 1));
+    $("#new-robot-repo-filter").addEventListener("input", (ev) => {
+      const q = ev.target.value.trim().toLowerCase();
+      $$("#new-robot-repos tr[data-repo]").forEach((tr) => { tr.hidden = !!q && !tr.dataset.repo.includes(q); });
+    });
+    // Enter in a field goes to the next step rather than submitting half a robot.
+    $("#create-robot-form").addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && ev.target.tagName === "INPUT" && step < steps.length) {
+        ev.preventDefault();
+        if (valid()) show(step + 1);
+      }
+    });
+    $("#create-robot-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const short = $("#new-robot-name").value.trim();
+      const body = { description: $("#new-robot-description").value.trim() };
+      const date = $("#new-robot-expires").value;
+      if (date) body.token_expiration = Math.floor(Date.parse(date + "T23:59:59Z") / 1000);
+      const btn = $("#wizard-create");
+      setDisabled(btn, true);
+      try {
+        await api("PUT", base + "/" + encodeURIComponent(short), body);
+        for (const g of roles()) {
+          await api("PUT", "/api/v1/repository/" + config.namespace + "/" + g.repository + "/permissions/robot/" + short, { role: g.role });
+        }
+      } catch (e) {
+        errEl.hidden = false;
+        errEl.textContent = e.body && e.body.name ? [].concat(e.body.name).join(" ") : errorText(e);
+        setDisabled(btn, false);
+        if (e.body && e.body.name) show(1);
+        return;
+      }
+      setDisabled(btn, false);
+      toast("Created " + config.namespace + "+" + short);
+      $("#credentials-modal").dataset.changed = "1"; // closing the credentials reloads the list
+      await openCredentials(short, $("#create-robot"));
+    });
+  }
+
+  /* ---- select robots, delete them together ---- */
+  function initBulkDelete(base) {
+    const selected = new Set();
+    const btn = $("#delete-robots");
+    function sync() {
+      $$(".robot-select").forEach((b) => { b.checked = selected.has(b.value); });
+      const boxes = $$(".robot-select");
+      const all = $("#select-all-robots");
+      if (all) all.checked = boxes.length > 0 && boxes.every((b) => b.checked);
+      btn.disabled = selected.size === 0;
+      btn.textContent = selected.size ? "Delete " + selected.size + " selected" : "Delete selected";
+    }
+    document.addEventListener("change", (ev) => {
+      if (ev.target.id === "select-all-robots") {
+        $$(".robot-select").forEach((b) => { if (ev.target.checked) selected.add(b.value); else selected.delete(b.value); });
+      } else if (ev.target.classList.contains("robot-select")) {
+        if (ev.target.checked) selected.add(ev.target.value); else selected.delete(ev.target.value);
+      } else return;
+      sync();
+    });
+    document.addEventListener("live-refreshed", sync);
+    btn.addEventListener("click", async () => {
+      const names = Array.from(selected).sort();
+      if (!window.confirm("Delete " + names.map((n) => config.namespace + "+" + n).join(", ") + "? Their tokens stop working at once.")) return;
+      for (const short of names) {
+        try { await api("DELETE", base + "/" + short); }
+        catch (e) { if (e.status !== 404) { toast("Not deleted: " + short + ": " + errorText(e)); return; } }
+      }
+      window.location.reload();
+    });
+  }
+
   function initRobots() {
     const table = $("#robots-table");
     if (!table) return;
     const base = "/api/v1/organization/" + config.namespace + "/robots";
     const openCredentials = initCredentials(base);
 
-    $("#create-robot-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const errEl = $("#robot-form-error");
-      errEl.hidden = true;
-      const short = $("#new-robot-name").value.trim();
-      try {
-        await api("PUT", base + "/" + encodeURIComponent(short), { description: $("#new-robot-description").value });
-      } catch (e) {
-        errEl.hidden = false;
-        errEl.textContent = e.body && e.body.name ? [].concat(e.body.name).join(" ") : errorText(e);
-        return;
-      }
-      window.location.reload();
-    });
+    initWizard(base, openCredentials);
+    initBulkDelete(base);
 
-    table.addEventListener("click", async (ev) => {
-      const btn = ev.target.closest("[data-action]");
+    document.addEventListener("click", async (ev) => {
+      const btn = ev.target.closest("#robots-table [data-action]");
       if (!btn) return;
       const short = btn.closest("tr").dataset.robot;
       const url = base + "/" + short;
