@@ -154,6 +154,7 @@ def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
                 "canWrite": can_write,
                 "canAdmin": can_admin,
                 "formats": commands.FORMATS,
+                "formatHelp": commands.FORMAT_HELP,
                 "squashFormats": list(commands.SQUASH_FORMATS),
             }
         ),

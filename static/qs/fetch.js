@@ -66,6 +66,7 @@
     async function update() {
       const mine = ++seq;
       feedback.textContent = "";
+      $("#fetch-format-help").textContent = (config.formatHelp || {})[format.value] || "";
       const squash = isSquash();
       $("#squash-options").hidden = !squash;
       $("#cache-panel").hidden = !squash;
@@ -191,7 +192,14 @@
         tag: row.dataset.tag,
         digest: row.dataset.digest,
         platforms: row.dataset.platforms ? row.dataset.platforms.split(",") : [],
+        squashable: row.dataset.squashable !== "0",
       };
+      // Artifacts that are not images (a Helm chart, a signature) have nothing to squash.
+      Array.from(format.options).forEach((opt) => {
+        if (config.squashFormats.includes(opt.value)) opt.disabled = !current.squashable;
+      });
+      if (!current.squashable && isSquash()) format.value = "docker-tag";
+      $("#fetch-not-image").hidden = current.squashable;
       $("#fetch-tag-name").textContent = current.tag;
       $("#fetch-robot-filter").value = "";
       platformSel.innerHTML = "";
