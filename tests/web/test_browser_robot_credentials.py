@@ -10,7 +10,7 @@ import requests
 import yaml
 from playwright.sync_api import expect
 
-from tests.web.browser import SCREENSHOTS, sign_in
+from tests.web.browser import SCREENSHOTS, create_robot, sign_in
 
 
 def open_credentials(page, stack, ui_data, short: str):
@@ -108,8 +108,11 @@ def test_it_sets_the_organization_token_policy(browser_page, stack, ui_data):
     page.get_by_label("Robot tokens expire after").fill("90")
     page.get_by_role("button", name="Save policy").click()
     expect(page.locator("#robot-policy-status")).to_contain_text("expire after 90 days")
-    page.get_by_label("Robot name").fill("policybot")
-    page.get_by_role("button", name="Create robot account").click()
+    create_robot(page, "policybot")
+    creds = page.get_by_role("dialog", name=f"Credentials for {ui_data.org}+policybot")
+    expect(creds.locator("#cred-expires")).to_contain_text("UTC")  # not "never"
+    page.keyboard.press("Escape")
+    page.wait_for_load_state()
     row = page.locator('tr[data-robot="policybot"]')
     expect(row.locator(".token-expiry time")).to_contain_text("in 2")  # about 3 months
     # Back to no policy so other tests' robots never expire.

@@ -8,7 +8,7 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.web.browser import SCREENSHOTS, sign_in
+from tests.web.browser import SCREENSHOTS, create_robot, sign_in
 
 
 def v2_status(stack, username: str, token: str) -> int:
@@ -25,22 +25,6 @@ def squash_status(stack, repo: str, username: str, token: str) -> int:
 def robots_page(page, stack, ui_data):
     page.goto(f"{stack.url}/organization/{ui_data.org}?tab=robots")
     return page.get_by_role("table", name="Robot accounts")
-
-
-def create_robot(page, short: str, description: str = "", roles: dict[str, str] | None = None):
-    """The create wizard: name, description, repositories with roles, review."""
-    page.get_by_role("button", name="Create robot account").click()
-    wizard = page.get_by_role("dialog", name="Create robot account")
-    wizard.get_by_label("Robot name").fill(short)
-    wizard.get_by_role("button", name="Next").click()
-    wizard.get_by_label("Description").fill(description)
-    wizard.get_by_role("button", name="Next").click()
-    for repo, role in (roles or {}).items():
-        wizard.get_by_label(f"Role on {repo}").select_option(role)
-    wizard.get_by_role("button", name="Next").click()
-    expect(wizard.locator("#new-robot-review")).to_contain_text(short)
-    wizard.get_by_role("button", name="Create robot account").click()
-    return wizard
 
 
 def test_it_creates_regenerates_edits_and_deletes_a_robot(browser_page, stack, ui_data):
