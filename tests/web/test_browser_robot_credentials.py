@@ -89,7 +89,7 @@ def test_it_logs_docker_in_with_the_downloaded_kubernetes_secret_until_the_token
     page.goto(f"{stack.url}/organization/{ui_data.org}?tab=robots")
     row = page.locator('tr[data-robot="kubebot"]')
     expect(row.locator(".label-expired")).to_have_text("expired")
-    page.screenshot(path=str(SCREENSHOTS / "robots.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "robots-expired.png"), full_page=True)
     dialog = open_credentials(page, stack, ui_data, "kubebot")
     expect(dialog.get_by_role("alert")).to_contain_text("This token expired on")
     page.screenshot(path=str(SCREENSHOTS / "robot-credentials.png"))
