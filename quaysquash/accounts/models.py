@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import string
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -64,6 +65,11 @@ class Namespace(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="member_namespaces"
     )
     created = models.DateTimeField(default=timezone.now)
+    robot_token_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Robot tokens expire this many days after they are issued; empty: never.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -175,6 +181,9 @@ class RobotAccount(models.Model):
     created = models.DateTimeField(default=timezone.now)
     last_used = models.DateTimeField(null=True, blank=True)
     token_encrypted = models.TextField(editable=False)
+    token_expires = models.DateTimeField(
+        null=True, blank=True, help_text="The token is refused from this moment; empty: never."
+    )
 
     objects = RobotAccountQuerySet.as_manager()
 
@@ -198,12 +207,21 @@ class RobotAccount(models.Model):
     def set_token(self, token: str) -> None:
         self.token_encrypted = crypto.encrypt(token)
 
-    def regenerate_token(self) -> str:
-        """Replace the token (the old one stops working at once) and return the new one."""
+    def regenerate_token(self, expires: datetime | None | str = "policy") -> str:
+        """Replace the token (the old one stops working at once) and return the new one.
+
+        The new token expires at ``expires``, or by default as the namespace's policy says.
+        """
         token = generate_token()
         self.set_token(token)
-        self.save(update_fields=["token_encrypted"])
+        self.token_expires = (
+            default_token_expiry(self.namespace) if expires == "policy" else expires
+        )
+        self.save(update_fields=["token_encrypted", "token_expires"])
         return token
+
+    def token_expired(self, now: datetime | None = None) -> bool:
+        return self.token_expires is not None and self.token_expires <= (now or timezone.now())
 
     def check_token(self, candidate: str) -> bool:
         try:
@@ -215,7 +233,16 @@ class RobotAccount(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.token_encrypted:
             self.set_token(generate_token())
+            if self.token_expires is None:
+                self.token_expires = default_token_expiry(self.namespace)
         super().save(*args, **kwargs)
+
+
+def default_token_expiry(namespace: Namespace) -> datetime | None:
+    """When a token issued now expires under the namespace's policy (None: never)."""
+    if not namespace.robot_token_days:
+        return None
+    return timezone.now() + timedelta(days=namespace.robot_token_days)
 
 
 class RepositoryPermission(models.Model):

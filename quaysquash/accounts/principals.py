@@ -47,8 +47,33 @@ def principal_name(principal: Principal) -> str:
     return principal.get_username()
 
 
+class BadCredentials(Exception):
+    """Credentials were sent but are wrong: answer 401, never fall back to anonymous."""
+
+
+class RobotTokenExpired(BadCredentials):
+    """The robot's token was right but has expired; the message says so and when."""
+
+    def __init__(self, robot: RobotAccount) -> None:
+        when = robot.token_expires.strftime("%Y-%m-%d %H:%M UTC") if robot.token_expires else ""
+        super().__init__(
+            f"robot token expired: the token of {robot.full_name} expired on {when}; "
+            "an administrator can regenerate it"
+        )
+
+
+def ensure_token_current(robot: RobotAccount) -> None:
+    """The one expiry check: every way a robot authenticates (Basic on /v2/, /v2/auth, the
+    squash URL, and bearer tokens issued to it) calls this. Raises :class:`RobotTokenExpired`."""
+    if robot.token_expired():
+        raise RobotTokenExpired(robot)
+
+
 def authenticate_credentials(username: str, secret: str) -> Principal:
-    """A robot (``ns+short`` and its token) or a user (name and password), or ``None``."""
+    """A robot (``ns+short`` and its token) or a user (name and password), or ``None``.
+
+    Raises :class:`RobotTokenExpired` for a robot whose (correct) token has expired.
+    """
     if "+" in username:
         try:
             robot = RobotAccount.objects.get_by_full_name(username)
@@ -56,6 +81,8 @@ def authenticate_credentials(username: str, secret: str) -> Principal:
             return None
         if not robot.check_token(secret):
             return None
+        # Only after the token matched: nobody learns about expiry without the secret.
+        ensure_token_current(robot)
         now = timezone.now()
         if robot.last_used is None or now - robot.last_used > LAST_USED_RESOLUTION:
             RobotAccount.objects.filter(pk=robot.pk).update(last_used=now)
@@ -79,10 +106,6 @@ def parse_basic_auth(header: str) -> tuple[str, str] | None:
     if not sep:
         return None
     return username, secret
-
-
-class BadCredentials(Exception):
-    """Credentials were sent but are wrong: answer 401, never fall back to anonymous."""
 
 
 def principal_from_request(request) -> Principal:

@@ -1,4 +1,4 @@
-"""Request bodies of the JSON API; responses are Quay-shaped dicts built in the views."""
+"""Request bodies of the JSON API (response shapes are in schemas.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,39 @@ class TagUpdateSerializer(serializers.Serializer):
 
 class RobotCreateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    # Epoch seconds; absent: the organization's policy (if any), null: never (if allowed).
+    token_expiration = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 
 class RoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.values)
+
+
+class TagBulkSerializer(serializers.Serializer):
+    """Many tags at once: delete them, or set their expiration (null removes it)."""
+
+    tags = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"),
+        allow_empty=False,
+        max_length=10000,
+    )
+    action = serializers.ChoiceField(choices=["delete", "expiration"])
+    expiration = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class TagRestoreSerializer(serializers.Serializer):
+    """Quay's POST /tag/<tag>/restore: point the tag back at a manifest from its history."""
+
+    manifest_digest = serializers.CharField()
+
+
+class RobotTokenSerializer(serializers.Serializer):
+    """When a (new) token expires: epoch seconds, null for never, absent for the policy."""
+
+    token_expiration = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class RobotPolicySerializer(serializers.Serializer):
+    robot_token_days = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=3650, help_text="null: tokens never expire"
+    )

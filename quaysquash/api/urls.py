@@ -1,5 +1,6 @@
 """Quay's /api/v1/ paths (included under api/v1/). Repository names may contain slashes, so the
-routes use the name grammar rather than a catch-all: ``.../tag/`` then cannot be a name."""
+routes use the name grammar rather than a catch-all: ``.../tag/`` then cannot be a name, and
+``tag/history/``, ``tag/names/``, ``tag/bulk/`` (trailing slash) cannot be a tag."""
 
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
@@ -17,6 +18,32 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("repository", views.RepositoryListView.as_view(), name="api-repositories"),
     re_path(rf"^repository/{NS}/{REPO}/tag/$", views.TagListView.as_view(), name="api-tags"),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/names/$", views.TagNamesView.as_view(), name="api-tag-names"
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/bulk/$", views.TagBulkView.as_view(), name="api-tag-bulk"
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/history/$",
+        views.TagHistoryView.as_view(),
+        name="api-tag-history",
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/restore$",
+        views.TagRestoreView.as_view(),
+        name="api-tag-restore",
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/details$",
+        views.TagDetailsView.as_view(),
+        name="api-tag-details",
+    ),
+    re_path(
+        rf"^repository/{NS}/{REPO}/tag/{TAG}/savings$",
+        views.TagSavingsView.as_view(),
+        name="api-tag-savings",
+    ),
     re_path(
         rf"^repository/{NS}/{REPO}/tag/{TAG}/fetch$",
         views.FetchCommandView.as_view(),
@@ -39,6 +66,16 @@ urlpatterns = [
         rf"^organization/{ORG}/robots/{ROBOT}/regenerate$",
         views.RobotRegenerateView.as_view(),
         name="api-robot-regenerate",
+    ),
+    re_path(
+        rf"^organization/{ORG}/robots/{ROBOT}/credentials$",
+        views.RobotCredentialsView.as_view(),
+        name="api-robot-credentials",
+    ),
+    re_path(
+        rf"^organization/{ORG}/robotpolicy$",
+        views.RobotPolicyView.as_view(),
+        name="api-robot-policy",
     ),
     re_path(rf"^organization/{ORG}/robots/{ROBOT}$", views.RobotView.as_view(), name="api-robot"),
 ]

@@ -26,10 +26,12 @@ from django.db import IntegrityError, transaction
 from quaysquash.accounts.models import Namespace, Repository, RobotAccount
 from quaysquash.accounts.names import validate_repository_name
 from quaysquash.accounts.principals import (
+    BadCredentials,
     Principal,
     allowed_actions,
     authenticate_credentials,
     can_create_repository,
+    ensure_token_current,
     is_anonymous,
     parse_basic_auth,
 )
@@ -66,13 +68,17 @@ def principal_of(subject: str) -> Principal:
         return None
     try:
         if kind == "robot":
-            return RobotAccount.objects.select_related("namespace").get(pk=int(pk))
+            robot = RobotAccount.objects.select_related("namespace").get(pk=int(pk))
+            ensure_token_current(robot)
+            return robot
         if kind == "user":
             user = get_user_model().objects.get(pk=int(pk))
             if user.is_active:
                 return user
     except (ValueError, ObjectDoesNotExist):
         pass
+    except BadCredentials as exc:
+        raise tokens.InvalidToken(str(exc)) from None
     raise tokens.InvalidToken("token subject no longer exists")
 
 
@@ -104,7 +110,10 @@ def caller_from_request(request) -> Caller:
             raise errors.Unauthorized(f"invalid token: {exc}") from exc
     elif scheme.lower() == "basic":
         parsed = parse_basic_auth(header)
-        principal = authenticate_credentials(*parsed) if parsed else None
+        try:
+            principal = authenticate_credentials(*parsed) if parsed else None
+        except BadCredentials as exc:
+            raise errors.Unauthorized(str(exc)) from None
         if principal is None:
             raise errors.Unauthorized("invalid username, password or token")
         caller = Caller(principal)

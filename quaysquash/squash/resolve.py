@@ -148,8 +148,8 @@ class Target:
 def authenticate(request) -> Principal:
     try:
         return principal_from_request(request)
-    except BadCredentials:
-        raise unauthorized("invalid credentials") from None
+    except BadCredentials as exc:
+        raise unauthorized(str(exc) or "invalid credentials") from None
 
 
 def find_repository(principal: Principal, namespace: str, name: str) -> Repository:

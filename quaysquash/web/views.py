@@ -9,14 +9,24 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
+from quaysquash.accounts import guards as access
 from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
+from quaysquash.core import commands
 from quaysquash.registry.models import Tag
-
-from . import access, commands
-from .tags import DEFAULT_PAGE_SIZE, PAGE_SIZES, build_rows, history_events, page_of, tag_queryset
+from quaysquash.registry.taghistory import HISTORY_PAGE_SIZE, history_events, history_queryset
+from quaysquash.registry.tagrows import (
+    DEFAULT_PAGE_SIZE,
+    PAGE_SIZES,
+    build_rows,
+    page_of,
+    parse_sort,
+    tag_queryset,
+)
 
 REPO_TABS = ("info", "tags", "history", "settings")
+ROBOTS_PER_PAGE = 20
 
 
 class SignInView(auth_views.LoginView):
@@ -96,17 +106,22 @@ def _namespace_page(request: HttpRequest, namespace: Namespace) -> HttpResponse:
         context["page"], context["query"] = _repositories(request, namespace)
     elif is_admin:
         # Names and descriptions only: tokens are fetched from the API when an admin asks.
-        context["robots"] = list(
-            RobotAccount.objects.filter(namespace=namespace)
-            .annotate(repo_count=Count("permissions"))
-            .order_by("short_name")
-        )
+        query = request.GET.get("q", "").strip()
+        robots = RobotAccount.objects.filter(namespace=namespace)
+        if query:
+            robots = robots.filter(Q(short_name__icontains=query) | Q(description__icontains=query))
+        robots = robots.annotate(repo_count=Count("permissions")).order_by("short_name")
+        page = Paginator(robots, ROBOTS_PER_PAGE).get_page(request.GET.get("page"))
+        context["robots"] = list(page)
+        context["robot_page"] = page
+        context["robot_query"] = query
         context["repositories"] = list(
             Repository.objects.filter(namespace=namespace).order_by("name").values("name")
         )
         context["page_config"] = {
             "namespace": namespace.name,
             "repositories": [r["name"] for r in context["repositories"]],
+            "robotTokenDays": namespace.robot_token_days,
         }
     return render(request, "web/namespace.html", context)
 
@@ -139,6 +154,7 @@ def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
                 "canWrite": can_write,
                 "canAdmin": can_admin,
                 "formats": commands.FORMATS,
+                "formatHelp": commands.FORMAT_HELP,
                 "squashFormats": list(commands.SQUASH_FORMATS),
             }
         ),
@@ -197,12 +213,53 @@ def _tags_context(request: HttpRequest, repo: Repository) -> dict:
         limit = DEFAULT_PAGE_SIZE
     page = _int_param(request, "page", 1)
     query = request.GET.get("filter", "").strip()
-    tags, more = page_of(tag_queryset(repo, name_filter=query), page, limit)
-    total = tag_queryset(repo, name_filter=query).count()
+    sort = parse_sort(request.GET.get("sort", ""))
+    qs = tag_queryset(repo, name_filter=query, sort=sort)
+    tags, more = page_of(qs, page, limit)
+    total = qs.count()
     first = (page - 1) * limit + 1 if tags else 0
+    rows = build_rows(tags, shared=True)
+    # The page's manifests that several tags share: "select all tags of this manifest".
+    shared: dict[str, dict] = {}
+    for row in rows:
+        if row.shared_with and row.digest not in shared:
+            shared[row.digest] = {
+                "digest": row.digest,
+                "marker": row.marker,
+                "count": len(row.shared_with) + 1,
+            }
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for column, label in (
+        ("tag", "Tag"),
+        ("modified", "Last Modified"),
+        ("size", "Size"),
+        ("expires", "Expires"),
+        ("manifest", "Manifest"),
+    ):
+        active = column == key
+        # A click on the sorted column flips it; another column starts ascending (dates:
+        # newest first, as Quay does).
+        if active:
+            next_sort = column if descending else f"-{column}"
+        else:
+            next_sort = f"-{column}" if column == "modified" else column
+        columns.append(
+            {
+                "key": column,
+                "label": label,
+                "active": active,
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "href": "?"
+                + urlencode({"tab": "tags", "filter": query, "limit": limit, "sort": next_sort}),
+            }
+        )
     return {
-        "rows": build_rows(tags),
+        "rows": rows,
         "filter": query,
+        "sort": sort,
+        "columns": columns,
+        "shared_manifests": list(shared.values()),
         "page_number": page,
         "limit": limit,
         "page_sizes": PAGE_SIZES,
@@ -211,16 +268,19 @@ def _tags_context(request: HttpRequest, repo: Repository) -> dict:
         "total": total,
         "first_index": first,
         "last_index": first + len(tags) - 1 if tags else 0,
+        "page_query": urlencode({"tab": "tags", "filter": query, "limit": limit, "sort": sort}),
     }
 
 
 def _history_context(request: HttpRequest, repo: Repository) -> dict:
     page = _int_param(request, "page", 1)
     query = request.GET.get("filter", "").strip()
-    rows, more = page_of(tag_queryset(repo, active_only=False, name_filter=query), page, 50)
+    future = request.GET.get("future") == "1"
+    rows, more = page_of(history_queryset(repo, query), page, HISTORY_PAGE_SIZE)
     return {
-        "events": history_events(rows, repo),
+        "events": history_events(rows, repo, future=future),
         "filter": query,
+        "future": future,
         "page_number": page,
         "has_next": more,
         "has_previous": page > 1,

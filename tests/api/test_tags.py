@@ -144,3 +144,114 @@ def test_it_handles_repository_names_with_slashes(client, w):
     data = client.get("/api/v1/repository/acme/team/tools/cli/tag/").json()
     assert [t["name"] for t in data["tags"]] == ["v1"]
     assert client.get("/api/v1/repository/acme/team/tools/cli").json()["name"] == "team/tools/cli"
+
+
+def _names(client, query: str) -> list[str]:
+    return [
+        t["name"] for t in client.get(f"/api/v1/repository/acme/web/tag/?{query}").json()["tags"]
+    ]
+
+
+def test_it_sorts_by_every_column_on_the_server(client, w):
+    small = f.image(w.web, "small", (10,))
+    big = f.image(w.web, "big", (5000, 5000))
+    f.tag(w.web, "b-small", small)
+    f.tag(w.web, "a-big", big)
+    amd = f.image(w.web, "amd2", (7000,))
+    f.tag(w.web, "c-index", f.index(w.web, {"linux/amd64": amd}))
+    Tag.objects.filter(repository=w.web, name="b-small").update(
+        expiration=datetime(2099, 1, 1, tzinfo=UTC)
+    )
+    client.force_login(w.bob)
+    assert _names(client, "sort=tag") == ["a-big", "b-small", "c-index", "v1"]
+    assert _names(client, "sort=-tag") == ["v1", "c-index", "b-small", "a-big"]
+    assert _names(client, "sort=size") == ["b-small", "v1", "c-index", "a-big"]
+    assert _names(client, "sort=-size") == ["a-big", "c-index", "v1", "b-small"]
+    assert _names(client, "sort=-modified")[0] == "c-index"
+    assert _names(client, "sort=expires")[0] == "b-small"  # "never" sorts last
+    assert _names(client, "sort=-expires")[0] == "b-small"
+    by_digest = sorted(
+        ["a-big", "b-small", "c-index", "v1"],
+        key=lambda n: {
+            "a-big": big.digest,
+            "b-small": small.digest,
+            "v1": w.v1.digest,
+            "c-index": Tag.objects.get(name="c-index").manifest.digest,
+        }[n],
+    )
+    assert _names(client, "sort=manifest") == by_digest
+    assert _names(client, "sort=nonsense")[0] == "c-index"  # the default: newest first
+
+
+def test_it_filters_by_digest_as_well_as_name(client, w):
+    other = f.image(w.web, "other")
+    f.tag(w.web, "release", other)
+    client.force_login(w.bob)
+    hex_part = other.digest.split(":")[1][:10]
+    assert _names(client, f"filter_tag_name=like:{hex_part}") == ["release"]
+    assert _names(client, f"filter_tag_name=like:{other.digest}") == ["release"]
+    assert _names(client, "filter_tag_name=like:rele") == ["release"]
+
+
+def test_it_lists_every_matching_name_and_the_tags_of_one_manifest(client, w):
+    many = f.image(w.web, "many")
+    for i in range(120):
+        f.tag(w.web, f"b{i:03d}", many)
+    client.force_login(w.bob)
+    names = client.get("/api/v1/repository/acme/web/tag/names/").json()["tags"]
+    assert len(names) == 121 and "v1" in names
+    same = client.get(f"/api/v1/repository/acme/web/tag/names/?manifest_digest={w.v1.digest}")
+    assert same.json()["tags"] == ["v1"]
+    assert client.get("/api/v1/repository/acme/web/tag/names/?filter=b11").json()["tags"] == [
+        f"b11{i}" for i in range(10)
+    ]
+
+
+def test_it_changes_many_tags_at_once(client, w):
+    for name in ("x1", "x2", "x3"):
+        f.tag(w.web, name, w.v1)
+    client.force_login(w.alice)
+    url = "/api/v1/repository/acme/web/tag/bulk/"
+    resp = client.post(
+        url,
+        {"tags": ["x1", "x2", "nope"], "action": "expiration", "expiration": 4102444800},
+        content_type="application/json",
+    )
+    assert resp.json() == {"changed": ["x1", "x2"], "missing": ["nope"]}
+    assert Tag.objects.active().get(repository=w.web, name="x1").expiration.year == 2100
+    resp = client.post(
+        url, {"tags": ["x1", "x3"], "action": "delete"}, content_type="application/json"
+    )
+    assert resp.json() == {"changed": ["x1", "x3"], "missing": []}
+    assert sorted(Tag.objects.active().filter(repository=w.web).values_list("name", flat=True)) == [
+        "v1",
+        "x2",
+    ]
+    client.force_login(w.bob)  # read only
+    assert (
+        client.post(
+            url, {"tags": ["x2"], "action": "delete"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+
+
+def test_it_says_which_tags_are_squashable_images(client, w):
+    import json as _json
+
+    from quaysquash.registry import mediatypes
+    from quaysquash.registry.manifests import store_manifest
+
+    config = f._blob(w.web, b"{}", "application/vnd.example.helm.config.v1+json")
+    raw = _json.dumps(
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "config": config, "layers": []}
+    ).encode()
+    f.tag(w.web, "chart", store_manifest(w.web, raw))
+    client.force_login(w.alice)
+    tags = {t["name"]: t for t in client.get("/api/v1/repository/acme/web/tag/").json()["tags"]}
+    assert tags["v1"]["squashable"] is True and tags["chart"]["squashable"] is False
+    resp = client.get("/api/v1/repository/acme/web/tag/chart/fetch?kind=squash-docker")
+    assert resp.status_code == 400 and "not a container image" in resp.content.decode()
+    assert (
+        client.get("/api/v1/repository/acme/web/tag/chart/fetch?kind=docker-tag").status_code == 200
+    )

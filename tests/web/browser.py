@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.support.tools import REPO_ROOT, require
 
 CHROMIUM_ARGS = [
@@ -72,3 +74,19 @@ def sign_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/signin/" not in url)
+
+
+def create_robot(page, short: str, description: str = "", roles: dict[str, str] | None = None):
+    """The create wizard: name, description, repositories with roles, review."""
+    page.get_by_role("button", name="Create robot account").click()
+    wizard = page.get_by_role("dialog", name="Create robot account")
+    wizard.get_by_label("Robot name").fill(short)
+    wizard.get_by_role("button", name="Next").click()
+    wizard.get_by_label("Description").fill(description)
+    wizard.get_by_role("button", name="Next").click()
+    for repo, role in (roles or {}).items():
+        wizard.get_by_label(f"Role on {repo}").select_option(role)
+    wizard.get_by_role("button", name="Next").click()
+    expect(wizard.locator("#new-robot-review")).to_contain_text(short)
+    wizard.get_by_role("button", name="Create robot account").click()
+    return wizard

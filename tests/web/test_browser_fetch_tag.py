@@ -257,3 +257,61 @@ def test_it_offers_platforms_and_gzip_for_a_multi_arch_tag(browser_page, stack, 
         "print(6*7)",
     )
     assert ran.stdout.decode().strip() == "42"
+
+
+def test_it_filters_the_robot_picker_as_you_type_when_there_are_many(browser_page, stack, ui_data):
+    stack.python(
+        "from quaysquash.accounts.models import Namespace, RobotAccount\n"
+        f"ns = Namespace.objects.get(name={ui_data.org!r})\n"
+        "for i in range(10):\n"
+        "    RobotAccount.objects.get_or_create(namespace=ns, short_name=f'picker{i:02d}')\n"
+    )
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data)
+    page.get_by_label("Image Format").select_option("squash-docker")
+    box = page.get_by_label("Filter robots")
+    expect(box).to_be_visible()
+    box.fill("picker07")
+    robot = page.get_by_label("Robot account")
+    expect(robot.locator("option")).to_have_count(1)
+    expect(robot).to_have_value("picker07")
+    expect(page.locator("#command-data")).to_contain_text(f"{ui_data.org}+picker07:")
+    expect(page.locator("#robot-warning")).to_contain_text("does not have read permission")
+    box.fill("deployer")
+    expect(robot).to_have_value("deployer")
+    expect(page.locator("#robot-warning")).to_be_hidden()
+
+
+def test_it_offers_no_squash_for_an_artifact_and_explains_each_format(browser_page, stack, ui_data):
+    stack.python(
+        "import json\n"
+        "from quaysquash.accounts import lookups\n"
+        "from quaysquash.registry import mediatypes\n"
+        "from quaysquash.registry.manifests import store_manifest\n"
+        "from tests.web import factories as f\n"
+        f"r = lookups.repository({ui_data.repo!r})\n"
+        "config = f._blob(r, b'{}', 'application/vnd.cncf.helm.config.v1+json')\n"
+        "raw = json.dumps({'schemaVersion': 2, 'mediaType': mediatypes.OCI_MANIFEST,"
+        " 'config': config, 'layers': []}).encode()\n"
+        "f.tag(r, 'helm-chart', store_manifest(r, raw))\n"
+    )
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data, tag="helm-chart")
+    expect(page.locator("#fetch-not-image")).to_be_visible()
+    fmt = page.get_by_label("Image Format")
+    expect(fmt.locator('option[value="squash-docker"]')).to_be_disabled()
+    expect(fmt.locator('option[value="squash-oci"]')).to_be_disabled()
+    expect(page.locator("#fetch-format-help")).to_contain_text("the tag may move later")
+    fmt.select_option("docker-digest")
+    expect(page.locator("#fetch-format-help")).to_contain_text("exactly this manifest")
+    page.keyboard.press("Escape")
+
+    # An image offers them again, with what they do.
+    open_fetch_modal(page, stack, ui_data, tag="v1")
+    expect(page.locator("#fetch-not-image")).to_be_hidden()
+    fmt.select_option("squash-docker")
+    expect(page.locator("#fetch-format-help")).to_contain_text(
+        "single layer with all layers applied"
+    )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import requests
 from playwright.sync_api import expect
 
-from tests.web.browser import SCREENSHOTS, sign_in
+from tests.web.browser import SCREENSHOTS, create_robot, sign_in
 
 
 def v2_status(stack, username: str, token: str) -> int:
@@ -31,13 +32,14 @@ def test_it_creates_regenerates_edits_and_deletes_a_robot(browser_page, stack, u
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm() before destructive steps
     sign_in(page, stack.url, ui_data.admin)
     robots_page(page, stack, ui_data)
-    page.get_by_label("Robot name").fill("pagebot")
-    page.get_by_label("Description").fill("made on the robots page")
-    page.get_by_role("button", name="Create robot account").click()
+    name = f"{ui_data.org}+pagebot"
+    create_robot(page, "pagebot", "made on the robots page")
+    # The new robot's credentials open at once; closing them shows it in the list.
+    expect(page.get_by_role("dialog", name=f"Credentials for {name}")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.wait_for_load_state()
     row = page.locator('tr[data-robot="pagebot"]')
     expect(row).to_contain_text("made on the robots page")
-    name = f"{ui_data.org}+pagebot"
-    page.screenshot(path=str(SCREENSHOTS / "robots.png"), full_page=True)
 
     row.get_by_role("button", name="View credentials").click()
     dialog = page.get_by_role("dialog", name=f"Credentials for {name}")
@@ -45,18 +47,23 @@ def test_it_creates_regenerates_edits_and_deletes_a_robot(browser_page, stack, u
     old = page.locator("#cred-token").input_value()
     assert len(old) == 64
     assert v2_status(stack, name, old) == 200
-    dialog.get_by_role("button", name="Close").last.click()
 
-    row.get_by_role("button", name="Regenerate token").click()
+    # Regenerating happens inside the dialog, after its warning.
+    dialog.get_by_role("button", name="Regenerate Token Now").click()
+    expect(dialog).to_contain_text("The current token stops working at once")
+    assert page.locator("#cred-token").input_value() == old  # nothing happened yet
+    dialog.get_by_role("button", name="Yes, regenerate").click()
     expect(page.locator("#cred-token")).not_to_have_value(old)
     new = page.locator("#cred-token").input_value()
     assert len(new) == 64
     assert v2_status(stack, name, old) == 401  # at once: no cache keeps the old token alive
     assert v2_status(stack, name, new) == 200
     page.keyboard.press("Escape")
+    page.wait_for_load_state()
 
     # No permission yet: the robot reads nothing private.
     assert squash_status(stack, ui_data.repo, name, new) in (401, 403, 404)
+    row = page.locator('tr[data-robot="pagebot"]')
     row.get_by_role("button", name="Edit permissions").click()
     page.get_by_label("Permission on web").select_option("read")
     expect(page.locator("#permissions-status")).to_contain_text("Saved: read on web")
@@ -105,3 +112,56 @@ def test_it_shows_no_tokens_to_non_admins_anywhere(browser_page, stack, ui_data)
                 assert all("token" not in r for r in robots)
         expected = 200 if who == ui_data.member else 403
         assert [status for status, _ in api] == [expected, expected]
+
+
+def test_it_creates_a_robot_with_roles_in_steps_then_filters_and_bulk_deletes(
+    browser_page, stack, ui_data
+):
+    page = browser_page
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, stack.url, ui_data.admin)
+    robots_page(page, stack, ui_data)
+    wizard = create_robot(page, "wizbot", "from the wizard", {"web": "read"})
+    expect(wizard).to_be_hidden()
+    creds = page.get_by_role("dialog", name=f"Credentials for {ui_data.org}+wizbot")
+    token = page.locator("#cred-token").input_value()
+    # Its role came with it: the squashed download works at once.
+    assert squash_status(stack, ui_data.repo, f"{ui_data.org}+wizbot", token) == 200
+    creds.get_by_role("button", name="Close").last.click()
+    page.wait_for_load_state()
+    expect(page.locator('tr[data-robot="wizbot"]')).to_contain_text("1 repository")
+    page.screenshot(path=str(SCREENSHOTS / "robots.png"), full_page=True)
+
+    # A bad name is refused on its step, before anything is created.
+    page.get_by_role("button", name="Create robot account").click()
+    wizard = page.get_by_role("dialog", name="Create robot account")
+    wizard.get_by_label("Robot name").fill("Bad-Name")
+    wizard.get_by_role("button", name="Next").click()
+    expect(wizard.get_by_role("alert")).to_contain_text("lower-case letters")
+    page.keyboard.press("Escape")
+
+    # The repository count opens the permission editor.
+    page.locator('tr[data-robot="wizbot"]').get_by_role(
+        "button", name=re.compile("1 repository")
+    ).click()
+    perms = page.get_by_role("dialog", name=f"Permissions of {ui_data.org}+wizbot")
+    expect(perms.get_by_label("Permission on web")).to_have_value("read")
+    page.keyboard.press("Escape")
+    page.wait_for_load_state()
+
+    stack.python(
+        "from quaysquash.accounts.models import Namespace, RobotAccount\n"
+        f"ns = Namespace.objects.get(name={ui_data.org!r})\n"
+        "for s in ('zapone', 'zaptwo', 'zapkeep'):\n"
+        "    RobotAccount.objects.create(namespace=ns, short_name=s)\n"
+    )
+    robots_page(page, stack, ui_data)
+    page.get_by_label("Filter robot accounts").fill("zap")
+    expect(page).to_have_url(re.compile(r"q=zap"))
+    expect(page.locator("#robots-table tbody tr[data-robot]")).to_have_count(3)
+    page.get_by_label(f"Select {ui_data.org}+zapone").check()
+    page.get_by_label(f"Select {ui_data.org}+zaptwo").check()
+    page.get_by_role("button", name="Delete 2 selected").click()
+    page.wait_for_load_state()
+    expect(page.locator("#robots-table tbody tr[data-robot]")).to_have_count(1)
+    expect(page.locator('tr[data-robot="zapkeep"]')).to_be_visible()

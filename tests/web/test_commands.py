@@ -1,8 +1,8 @@
-"""quaysquash.web.commands: quoting and the commands the modal shows."""
+"""quaysquash.core.commands: quoting and the commands the modal shows."""
 
 import shlex
 
-from quaysquash.web.commands import FetchRequest, fetch_command, shell_quote
+from quaysquash.core.commands import FetchRequest, fetch_command, shell_quote
 
 
 def test_it_quotes_embedded_single_quotes():
@@ -29,3 +29,10 @@ def test_it_builds_a_squashed_command_that_a_shell_splits_as_intended(settings):
 def test_it_names_the_oci_archive_after_the_repository_and_tag():
     cmd = fetch_command(FetchRequest("acme", "team/cli", "1.0", "", "squash-oci"))
     assert cmd.endswith("-o 'cli-1.0.tar' && podman load -i 'cli-1.0.tar'")
+
+
+def test_it_explains_every_format():
+    from quaysquash.core.commands import FORMAT_HELP, FORMATS
+
+    assert set(FORMAT_HELP) == set(FORMATS)
+    assert "robot account" in FORMAT_HELP["squash-docker"]

@@ -45,3 +45,21 @@ def test_it_links_django_admin_for_superusers_only(client, w):
     assert 'href="/admin/"' in client.get("/organization/acme").content.decode()
     client.force_login(w.alice)
     assert 'href="/admin/"' not in client.get("/organization/acme").content.decode()
+
+
+def test_it_filters_and_pages_robots(client, w):
+    from tests.web import factories as f
+
+    for i in range(25):
+        f.robot(w.acme, f"batch{i:02d}")
+    client.force_login(w.alice)
+    first = client.get("/organization/acme?tab=robots").content.decode()
+    assert "Page 1 of 2" in first and "27 robot accounts" in first
+    assert "acme+batch00" in first and "acme+norights" not in first  # 20 a page, by name
+    second = client.get("/organization/acme?tab=robots&page=2").content.decode()
+    assert "acme+norights" in second and "acme+deployer" in second
+    found = client.get("/organization/acme?tab=robots&q=deploy").content.decode()
+    assert "acme+deployer" in found and "acme+batch00" not in found
+    # The repository count opens the permission editor.
+    assert 'aria-label="1 repository of acme+deployer: set repository permissions"' in found
+    assert ">1 repository</button>" in found

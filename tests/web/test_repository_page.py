@@ -46,8 +46,19 @@ def test_it_shows_tag_history(client, w):
     delete_tag(w.web, "gone")
     client.force_login(w.bob)
     html = client.get("/repository/acme/web?tab=history").content.decode()
-    assert "Moved" in html and "Created" in html and "Deleted" in html
+    assert "v1 was moved to" in html and "v1 was created pointing to" in html
+    assert "gone was deleted" in html
     assert w.v1.digest[:19] in html and v2.digest[:19] in html
+    assert "restore-tag" not in html  # bob only reads
+
+
+def test_it_offers_revert_and_restore_to_writers(client, w):
+    v2 = f.image(w.web, "v2")
+    f.tag(w.web, "v1", v2)
+    client.force_login(w.alice)
+    html = client.get("/repository/acme/web?tab=history").content.decode()
+    assert f'data-digest="{w.v1.digest}" data-current="{v2.digest}" data-verb="Revert"' in html
+    assert "Show future" in html and "Filter History..." in html
 
 
 def test_it_shows_settings_to_admins_only(client, w):
@@ -98,3 +109,30 @@ def test_it_offers_sign_in_on_the_not_found_page(client, w):
     resp = client.get("/repository/acme/web?tab=tags")
     assert resp.status_code == 404
     assert "/signin/?next=" in resp.content.decode()
+
+
+def test_it_sorts_tags_and_keeps_sort_and_filter_in_the_links(client, w):
+    f.tag(w.web, "alpha", w.v1)  # shares v1's manifest
+    client.force_login(w.alice)
+    html = client.get("/repository/acme/web?tab=tags&sort=tag&filter=a").content.decode()
+    assert (
+        '<th aria-sort="ascending"><a class="sort-link active" href="?tab=tags&amp;filter=a&amp;limit=25&amp;sort=-tag"'
+        in html
+    )
+    assert 'href="?tab=tags&amp;filter=a&amp;limit=25&amp;sort=size"' in html
+    full = client.get("/repository/acme/web?tab=tags&sort=-tag").content.decode()
+    assert full.index('data-tag="v1"') < full.index('data-tag="alpha"')
+    assert (
+        'aria-label="Same manifest as v1"' in full and 'aria-label="Same manifest as alpha"' in full
+    )
+    assert f'data-select="manifest" data-digest="{w.v1.digest}"' in full
+    assert 'aria-label="Change expiration of v1"' in full
+
+
+def test_it_filters_tags_by_digest(client, w):
+    other = f.image(w.web, "other")
+    f.tag(w.web, "release", other)
+    client.force_login(w.bob)
+    html = client.get(f"/repository/acme/web?tab=tags&filter={other.digest[7:19]}").content.decode()
+    assert 'data-tag="release"' in html and 'data-tag="v1"' not in html
+    assert "Change expiration of" not in html  # bob only reads

@@ -12,7 +12,8 @@ import datetime
 
 from django.http import HttpRequest, HttpResponse
 
-from quaysquash.accounts.principals import authenticate_credentials, parse_basic_auth
+from quaysquash.accounts.principals import BadCredentials, parse_basic_auth
+from quaysquash.accounts.principals import authenticate_credentials as _authenticate
 
 from .. import errors, tokens
 from ..access import grant, subject_of
@@ -28,6 +29,13 @@ def _scopes(values: list[str]) -> list[tokens.Scope]:
             if scope is not None:
                 scopes.append(scope)
     return scopes
+
+
+def authenticate_credentials(username: str, secret: str):
+    try:
+        return _authenticate(username, secret)
+    except BadCredentials as exc:  # an expired robot token: say so
+        raise errors.Unauthorized(str(exc)) from None
 
 
 class TokenView(RegistryView):

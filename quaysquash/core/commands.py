@@ -18,6 +18,21 @@ FORMATS: dict[str, str] = {
     "squash-oci": "Squashed OCI archive (podman load)",
 }
 SQUASH_FORMATS = ("squash-docker", "squash-oci")
+# What each option does, shown under the format list.
+FORMAT_HELP: dict[str, str] = {
+    "docker-tag": "docker pulls the tag's layers from this registry; the tag may move later.",
+    "docker-digest": "docker pulls exactly this manifest, whatever the tag points to later.",
+    "podman-tag": "podman pulls the tag's layers from this registry; the tag may move later.",
+    "podman-digest": "podman pulls exactly this manifest, whatever the tag points to later.",
+    "squash-docker": (
+        "One download holding a single layer with all layers applied (deleted and overwritten "
+        "files left out), piped into docker load. Needs a robot account with read permission."
+    ),
+    "squash-oci": (
+        "The same single-layer image as an OCI archive file, loaded with podman load. "
+        "Needs a robot account with read permission."
+    ),
+}
 TOKEN_PLACEHOLDER = "TOKEN"
 
 _SAFE = re.compile(r"^[A-Za-z0-9@%+=:,./_-]+$")

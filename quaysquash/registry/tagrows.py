@@ -6,16 +6,22 @@ bounded number of queries per request.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from quaysquash.accounts.models import Repository
-from quaysquash.registry.models import Manifest, ManifestChild, Tag
+from quaysquash.registry.mediatypes import IMAGE_CONFIGS
+from quaysquash.registry.models import Manifest, ManifestChild, ManifestLayer, Tag
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
+# The Tags tab's sortable columns (Quay's): URL value -> what it orders by.
+SORT_KEYS = ("tag", "modified", "size", "expires", "manifest")
+DEFAULT_SORT = "-modified"
 
 
 @dataclass
@@ -37,6 +43,14 @@ class TagRow:
     expiration: datetime | None
     end: datetime | None
     platforms: list[PlatformInfo] = field(default_factory=list)
+    squashable: bool = True
+    # Other active tags on the same manifest (the Tags tab's coloured markers).
+    shared_with: list[str] = field(default_factory=list)
+
+    @property
+    def marker(self) -> int:
+        """A stable colour number (0-7) for tags that share a manifest."""
+        return int(self.digest.rpartition(":")[2][:6] or "0", 16) % 8
 
     def as_api(self) -> dict:
         """Quay's tag object, plus the platforms of an index."""
@@ -55,6 +69,7 @@ class TagRow:
                 {"platform": p.platform, "manifest_digest": p.digest, "size": p.size}
                 for p in self.platforms
             ],
+            "squashable": self.squashable,
         }
 
 
@@ -62,16 +77,61 @@ def _http_date(value: datetime) -> str:
     return value.strftime("%a, %d %b %Y %H:%M:%S -0000")
 
 
+def parse_sort(raw: str) -> str:
+    """``tag``, ``-size``…: a known column with an optional ``-``; anything else the default."""
+    return raw if raw.lstrip("-") in SORT_KEYS else DEFAULT_SORT
+
+
+def _size_expression():
+    # An image's size is its layers'; an index's the sum over its children's layers.
+    own = (
+        ManifestLayer.objects.filter(manifest=OuterRef("manifest"))
+        .values("manifest")
+        .annotate(total=Sum("size"))
+        .values("total")
+    )
+    children = (
+        ManifestLayer.objects.filter(manifest__parents__parent=OuterRef("manifest"))
+        .values("manifest__parents__parent")
+        .annotate(total=Sum("size"))
+        .values("total")
+    )
+    zero = Value(0, output_field=IntegerField())
+    return Coalesce(Subquery(own), zero) + Coalesce(Subquery(children), zero)
+
+
 def tag_queryset(
-    repo: Repository, *, active_only: bool = True, name_filter: str = "", exact: str = ""
+    repo: Repository,
+    *,
+    active_only: bool = True,
+    name_filter: str = "",
+    exact: str = "",
+    sort: str = DEFAULT_SORT,
+    manifest_digest: str = "",
 ) -> QuerySet[Tag]:
+    """Tags of ``repo``; ``name_filter`` matches tag names and manifest digests."""
     qs = Tag.objects.active() if active_only else Tag.objects.all()
-    qs = qs.filter(repository=repo)
+    qs = qs.filter(repository=repo).select_related("manifest")
     if exact:
         qs = qs.filter(name=exact)
     elif name_filter:
-        qs = qs.filter(name__icontains=name_filter)
-    return qs.select_related("manifest").order_by("-lifetime_start", "name")
+        qs = qs.filter(Q(name__icontains=name_filter) | Q(manifest__digest__icontains=name_filter))
+    if manifest_digest:
+        qs = qs.filter(manifest__digest=manifest_digest)
+    sort = parse_sort(sort)
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    if key == "size":
+        qs = qs.annotate(size_sort=_size_expression())
+    column = {
+        "tag": F("name"),
+        "modified": F("lifetime_start"),
+        "size": F("size_sort"),
+        "expires": F("expiration"),
+        "manifest": F("manifest__digest"),
+    }[key]
+    # "Never expires" sorts after every date either way, as Quay lists it.
+    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+    return qs.order_by(order, "name")
 
 
 def parse_filter(raw: str) -> tuple[str, str]:
@@ -104,7 +164,31 @@ def manifest_sizes(manifest_ids: list[int]) -> dict[int, int]:
     return sizes
 
 
-def build_rows(tags: list[Tag]) -> list[TagRow]:
+def is_image(manifest: Manifest) -> bool:
+    """An image manifest whose config is an image config (not another OCI artifact)."""
+    if manifest.is_index:
+        return False
+    try:
+        config = json.loads(bytes(manifest.raw)).get("config") or {}
+    except (ValueError, AttributeError):
+        return False
+    return config.get("mediaType") in IMAGE_CONFIGS
+
+
+def shared_tags(repo: Repository, digests: list[str]) -> dict[str, list[str]]:
+    """For each digest, the names of all active tags of ``repo`` that point at it."""
+    out: dict[str, list[str]] = {d: [] for d in digests}
+    for name, digest in (
+        Tag.objects.active()
+        .filter(repository=repo, manifest__digest__in=digests)
+        .order_by("name")
+        .values_list("name", "manifest__digest")
+    ):
+        out[digest].append(name)
+    return out
+
+
+def build_rows(tags: list[Tag], *, shared: bool = False) -> list[TagRow]:
     index_ids = [t.manifest_id for t in tags if t.manifest.is_index]
     children = list(ManifestChild.objects.filter(parent_id__in=index_ids).select_related("child"))
     sizes = manifest_sizes(
@@ -132,53 +216,15 @@ def build_rows(tags: list[Tag]) -> list[TagRow]:
                 expiration=tag.expiration,
                 end=tag.lifetime_end,
                 platforms=plats,
+                squashable=(
+                    any(is_image(c.child) for c in children if c.parent_id == tag.manifest_id)
+                    if is_index
+                    else is_image(tag.manifest)
+                ),
             )
         )
+    if shared and tags:
+        names = shared_tags(tags[0].repository, list({r.digest for r in rows}))
+        for row in rows:
+            row.shared_with = [n for n in names.get(row.digest, []) if n != row.name]
     return rows
-
-
-@dataclass
-class HistoryEvent:
-    kind: str  # created, moved, deleted, expired
-    tag: str
-    when: datetime
-    digest: str
-    old_digest: str = ""
-
-
-def history_events(tags: list[Tag], repo: Repository) -> list[HistoryEvent]:
-    """Turn tag lifetimes into Quay's history events: a lifetime that starts where another of
-    the same name ended is a move; an end that no lifetime continues is a deletion."""
-    names = {t.name for t in tags}
-    all_rows = list(Tag.objects.filter(repository=repo, name__in=names).select_related("manifest"))
-    ended_at = {(t.name, t.lifetime_end): t for t in all_rows if t.lifetime_end}
-    started_at = {(t.name, t.lifetime_start) for t in all_rows}
-    events: list[HistoryEvent] = []
-    for tag in tags:
-        before = ended_at.get((tag.name, tag.lifetime_start))
-        if before is not None:
-            events.append(
-                HistoryEvent(
-                    "moved",
-                    tag.name,
-                    tag.lifetime_start,
-                    tag.manifest.digest,
-                    before.manifest.digest,
-                )
-            )
-        else:
-            events.append(
-                HistoryEvent("created", tag.name, tag.lifetime_start, tag.manifest.digest)
-            )
-        if tag.lifetime_end and (tag.name, tag.lifetime_end) not in started_at:
-            events.append(HistoryEvent("deleted", tag.name, tag.lifetime_end, tag.manifest.digest))
-        elif tag.lifetime_end is None and tag.expiration and tag.expiration <= _now():
-            events.append(HistoryEvent("expired", tag.name, tag.expiration, tag.manifest.digest))
-    events.sort(key=lambda e: e.when, reverse=True)
-    return events
-
-
-def _now() -> datetime:
-    from django.utils import timezone
-
-    return timezone.now()

@@ -1,0 +1,27 @@
+"""Small parsers and conversions shared by the API views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+MAX_PAGE_SIZE = 100
+
+
+def int_param(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value) if value not in (None, "") else default
+    except ValueError:
+        raise ApiValidationError({"detail": f"not a number: {value!r}"}) from None
+    return min(max(number, low), high)
+
+
+def bool_param(value: str | None, default: bool) -> bool:
+    if value in (None, ""):
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value else None
