@@ -19,18 +19,19 @@ EXTENSIONS = {"none": ".tar", "gzip": ".tar.gz", "zstd": ".tar.zst"}
 class SquashedImage(models.Model):
     """One squashed image in the cache, and the state of the build that makes it.
 
-    The key is (repository, manifest digest, platform, format, compression): never the tag name,
-    so a moved tag never serves the old image and two tags on one manifest share one blob. The
-    repository is part of the key because the archive names the image (``RepoTags``), and a
-    blob built for one repository must not carry its name into another.
+        The key is (repository, manifest digest, platform, format, compression): never the tag name,
+        so a moved tag never serves the old image and two tags on one manifest share one blob. The
+        repository is part of the key because the archive names the image (``RepoTags``), and a
+        blob built for one repository must not carry its name into another.
 
-    The UNIQUE constraint on the key is what makes builds single-flight: exactly one request
-    manages to insert the row (or to move a failed/stale row to a new ``attempt``), and only that
-    request enqueues the Celery task. Everybody else follows the file the worker writes.
+        The UNIQUE constraint on the key is what makes builds single-flight: exactly one request
+        manages to insert the row (or to move a failed/stale row to a new ``attempt``), and only that
+        request enqueues the Celery task. Everybody else, on any web server, follows the segments the
+    worker commits into the shared storage.
 
-    Life of a row: ``building`` (queued: ``task_id`` empty; claimed: ``task_id`` set, then
-    ``size`` and ``partial_name`` once planned, ``bytes_written`` and ``heartbeat`` refreshed while
-    writing) → ``ready`` (``file_name`` complete, ``sha256`` known) or ``failed`` (``error``).
+        Life of a row: ``building`` (queued: ``task_id`` empty; claimed: ``task_id`` set, then
+        ``size`` and ``partial_name`` once planned, ``bytes_written`` (committed bytes),
+        ``segment_ends`` and ``heartbeat`` refreshed while writing) → ``ready`` (``file_name`` complete, ``sha256`` known) or ``failed`` (``error``).
     """
 
     class State(models.TextChoices):
@@ -72,8 +73,17 @@ class SquashedImage(models.Model):
     bytes_written = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=80, blank=True)
     error = models.TextField(blank=True)
-    partial_name = models.CharField(max_length=255, blank=True)
-    file_name = models.CharField(max_length=255, blank=True)
+    partial_name = models.CharField(
+        max_length=255, blank=True, help_text="Storage prefix of the build's segments."
+    )
+    segment_ends = models.TextField(
+        blank=True,
+        help_text="End offsets of the committed segments (comma-separated), as of the last "
+        "heartbeat; followers read the live list from Redis.",
+    )
+    file_name = models.CharField(
+        max_length=255, blank=True, help_text="Storage name of the finished squash."
+    )
 
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(default=timezone.now)

@@ -33,7 +33,7 @@ def on_tag_pushed(sender, tag, **kwargs) -> None:
             from .tasks import index_layer
 
             for digest in _layer_digests(tag.manifest):
-                if not cache.index_path(digest).is_file():
+                if not cache.index_exists(digest):
                     transaction.on_commit(lambda d=digest: index_layer.delay(d))
         if tag.repository.auto_prime:
             from . import priming
