@@ -13,9 +13,9 @@ from quaysquash.registry import mediatypes
 from quaysquash.registry.importer import import_image
 from quaysquash.registry.models import Blob, Manifest, ManifestChild
 from quaysquash.squash import build, cache, eviction
-from quaysquash.storage import blob_key, get_storage
 from quaysquash.squash.models import SquashedImage
 from quaysquash.squash.resolve import SquashHTTPError, choose_platform
+from quaysquash.storage import blob_key, get_storage
 
 from .images import layer_digests, make_layout
 
