@@ -5,7 +5,7 @@ The budget (``QS_SQUASH_CACHE_MAX_BYTES``) counts the sizes the rows record: rea
 plus the committed bytes of builds in progress. Readers are protected by a lease instead of a
 lock: every pull of a ready squash renews ``last_accessed`` (at most once a minute, and once a
 minute while a stream lasts), and eviction only takes rows whose lease is older than
-``QS_SQUASH_EVICT_GRACE_SECONDS`` (and than a presigned URL's lifetime), with a DELETE
+``QS_SQUASH_EVICT_GRACE_SECONDS`` (longer than a presigned URL's lifetime), with a DELETE
 conditional on the lease it saw. A pull renewing at that moment either wins (the squash stays)
 or finds the row gone and rebuilds. A reader already streaming when its squash is deleted keeps
 its bytes: an open local file survives unlinking, and a GET already answering from S3 finishes.
@@ -96,8 +96,9 @@ def cache_bytes() -> int:
 
 
 def grace_seconds() -> float:
-    # A redirected client starts its download within the URL's lifetime: keep it that long.
-    return max(settings.QS_SQUASH_EVICT_GRACE_SECONDS, settings.QS_S3_PRESIGN_SECONDS + 60)
+    # Longer than a presigned URL's lifetime by default (900 > 600): a redirected client starts
+    # its download before its squash can go.
+    return settings.QS_SQUASH_EVICT_GRACE_SECONDS
 
 
 def collect(max_bytes: int | None = None) -> dict:

@@ -121,7 +121,6 @@ def test_it_evicts_least_recently_used_first_and_never_one_leased(tiny, squash_d
         assert build.build(image.pk, f"t-{fmt}") == "ready"
         images.append(image)
     settings.QS_SQUASH_EVICT_GRACE_SECONDS = 3600
-    settings.QS_S3_PRESIGN_SECONDS = 600
     now = timezone.now()
     # docker: read a minute ago (its lease holds); oci the oldest beyond the grace period.
     for age, image in zip((1, 300, 120), images, strict=True):
