@@ -247,6 +247,14 @@ class Stack:
         (self.var_dir / "static").mkdir(exist_ok=True)
         if self.peer is None:
             self.database.create()
+        else:
+            # One installation shares its secrets (real deployments set them in the
+            # environment): sessions, bearer tokens and encrypted robot tokens work on any host.
+            for name, file in (
+                ("SECRET_KEY", "secret_key"),
+                ("QS_TOKEN_ENCRYPTION_KEY", "token_key"),
+            ):
+                self.env.setdefault(name, (self.peer.var_dir / file).read_text().strip())
         try:
             if self.peer is None:
                 self.redis.start()
