@@ -174,7 +174,7 @@ def serve_cached(request, target: Target, image: SquashedImage, started: float) 
 
 
 async def wait_for_plan(image: SquashedImage) -> SquashedImage:
-    """Wait until the worker has planned (size known, partial file created) or finished.
+    """Wait until the worker has planned (size known, segment prefix set) or finished.
 
     Returns the row; raises SquashHTTPError when the build failed before its first byte, which
     still lets us answer with a proper error status.
