@@ -147,3 +147,35 @@ def test_it_finishes_an_upload_session_across_hosts(pair):
     assert done.status_code == 201, done.text
     fetched = requests.get(f"{pair.b.url}/v2/acme/pushed/blobs/{digest}", auth=auth)
     assert fetched.status_code == 200 and fetched.content == data
+
+
+def test_it_cuts_followers_short_when_the_building_host_dies_and_rebuilds_elsewhere(pair):
+    auth = f"{pair.robot}:{pair.token}"
+    pair.b.import_image(f"{require_debian_app()}:latest", "acme/dies:v1")
+    pair.b.grant(pair.robot, "acme/dies", "read")
+    url = pair.squash_url(pair.a, "acme/dies", "v1")
+    out = pair.workdir / "cut.tar"
+    follower = subprocess.Popen(
+        [require("curl"), "-fsS", "-o", str(out), "-u", auth, url], stderr=subprocess.PIPE
+    )
+    try:
+        wait_for(lambda: out.exists() and out.stat().st_size > 0, what="the first bytes on A")
+        pair.b.kill_worker()  # the building host dies
+        assert follower.wait(timeout=120) == 18, follower.stderr.read()  # cut short of its length
+    finally:
+        follower.kill()
+    [dead] = pair.rows("acme/dies")
+    assert dead["state"] != "ready" and out.stat().st_size < dead["size"]
+    pair.a.start_worker()  # another host takes over
+    try:
+        again = pair.workdir / "again.tar"
+        subprocess.run(
+            [require("curl"), "-fsS", "-o", str(again), "-u", auth, url], check=True, timeout=300
+        )
+        wait_for(lambda: pair.rows("acme/dies")[0]["state"] == "ready", what="the rebuild")
+        [row] = pair.rows("acme/dies")
+        assert row["attempt"] >= 2 and again.stat().st_size == row["size"]
+        assert row["worker"] != dead["worker"]  # built by host A's worker this time
+    finally:
+        pair.a.kill_worker()
+        pair.b.start_worker()
