@@ -155,6 +155,9 @@ class UploadView(RegistryView):
     def _append(self, request: HttpRequest, name: str, upload: Upload) -> None:
         body: HashedBody | None = hashed_body(request)
         if body is None:
+            length = request.META.get("CONTENT_LENGTH") or ""
+            if length == "0" or (not length and "HTTP_TRANSFER_ENCODING" not in request.META):
+                return  # no body (a PUT after the last PATCH): nothing to stage
             body = uploads.stage(_reader(request))  # the stock handler: stage it ourselves
         try:
             if body.size == 0:
