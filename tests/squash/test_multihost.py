@@ -108,6 +108,7 @@ def test_it_serves_a_squash_built_on_another_host_without_rebuilding(pair):
     url = pair.squash_url(pair.a, "acme/web", "v1")
     auth = (pair.robot, pair.token)
     requests.get(pair.squash_url(pair.b, "acme/web", "v1"), auth=auth).raise_for_status()
+    wait_for(lambda: pair.rows("acme/web")[0]["state"] == "ready", what="the build to finish")
     [row] = pair.rows("acme/web")
     got = requests.get(url, auth=auth)  # follows the presigned redirect on S3
     assert got.status_code == 200
