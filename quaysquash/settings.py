@@ -151,8 +151,7 @@ QS_S3_PRESIGN_SECONDS = envint("QS_S3_PRESIGN_SECONDS", "600")
 # Answer blob and cached-squash GETs with a redirect to a presigned URL (bytes bypass us).
 QS_S3_REDIRECT = envbool("QS_S3_REDIRECT", "true")
 
-# Squashed images: cache directory and total size budget (LRU eviction beyond it).
-QS_SQUASH_CACHE_DIR = envpath("QS_SQUASH_CACHE_DIR", VAR_DIR / "squash-cache")
+# Squashed images: total size budget of the fleet (LRU eviction beyond it).
 QS_SQUASH_CACHE_MAX_BYTES = envint("QS_SQUASH_CACHE_MAX_BYTES", str(20 * 1024**3))
 # When set, cached squashes are handed to nginx with X-Accel-Redirect under this prefix.
 QS_SQUASH_X_ACCEL_PREFIX = os.getenv("QS_SQUASH_X_ACCEL_PREFIX", "")
@@ -246,6 +245,19 @@ QS_SQUASH_RETRY_BASE_SECONDS = envfloat("QS_SQUASH_RETRY_BASE_SECONDS", "2")
 QS_SQUASH_RETRY_MAX_SECONDS = envfloat("QS_SQUASH_RETRY_MAX_SECONDS", "300")
 # --- end of squash limits ------------------------------------------------------------------
 
+# --- Storage layer (quaysquash/storage/): shared objects, per-host scratch --------------------
+# Per-host scratch: staged request bodies, build scratch, the layer read cache. Deletable at any
+# time; never the only copy of anything.
+QS_SCRATCH_DIR = envpath("QS_SCRATCH_DIR", VAR_DIR / "scratch")
+# Bound of the per-host layer read cache of the workers (LRU; 0 disables it).
+QS_LAYER_CACHE_MAX_BYTES = envint("QS_LAYER_CACHE_MAX_BYTES", str(10 * 1024**3))
+# A build commits its archive into the storage as segments of at most this many bytes, and at
+# least every QS_SQUASH_SEGMENT_SECONDS while bytes are waiting (first byte, slow phases).
+QS_SQUASH_SEGMENT_BYTES = envint("QS_SQUASH_SEGMENT_BYTES", str(8 * 1024**2))
+QS_SQUASH_SEGMENT_SECONDS = envfloat("QS_SQUASH_SEGMENT_SECONDS", "0.1")
+# Eviction spares squashes read (or redirected to) within this many seconds (a reader's lease).
+QS_SQUASH_EVICT_GRACE_SECONDS = envfloat("QS_SQUASH_EVICT_GRACE_SECONDS", "900")
+# --- end of the storage layer block -----------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
     "squash-evict-cache": {
         "task": "quaysquash.squash.tasks.evict_cache",

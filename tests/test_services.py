@@ -43,13 +43,13 @@ def test_it_uses_its_own_database_and_storage(stack: Stack) -> None:
         "from django.conf import settings\n"
         "print(settings.DATABASES['default']['NAME'])\n"
         "print(settings.QS_STORAGE_ROOT)\n"
-        "print(settings.QS_SQUASH_CACHE_DIR)\n"
+        "print(settings.QS_SCRATCH_DIR)\n"
         "print(settings.REDIS_URL)"
     )
     db_name, storage, cache, redis_url = out.split()
     assert db_name == stack.database.name
     assert storage == str(stack.storage_root)
-    assert cache == str(stack.cache_dir)
+    assert cache == str(stack.scratch_dir)
     assert redis_url == stack.redis.url
 
 

@@ -1,28 +1,45 @@
-"""Request bodies already on disk and hashed, as :mod:`quaysquash.registry.asgi` produces them."""
+"""Request bodies staged on this host and hashed, as :mod:`quaysquash.registry.asgi` produces
+them (or as the upload views make them from a plain request stream)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from quaysquash.storage import CHUNK, digest_of, hasher_for
 
 
 class HashedBody:
-    """A request body written to a named file in the upload area while being hashed.
+    """A request body written to a named file in the staging area while being hashed.
 
     Reads like the file Django would have given the view. :meth:`claim` hands the file over
-    (the caller renames it); otherwise :meth:`close` deletes it.
+    (the caller commits it into storage); otherwise :meth:`close` deletes it. The digest uses
+    the algorithm of the digest the client announced (sha256 when it announced none).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, expected_digest: str | None = None) -> None:
         fd, path = tempfile.mkstemp(dir=directory, prefix="body-")
         self.path = Path(path)
         self.file = os.fdopen(fd, "w+b")
-        self.hasher = hashlib.sha256()
+        self.hasher = hasher_for(expected_digest)
         self.size = 0
         self.claimed = False
         self.consumed = False
+
+    @classmethod
+    def from_reader(
+        cls, directory: Path, read: Callable[[int], bytes], expected: str | None = None
+    ) -> HashedBody:
+        body = cls(directory, expected)
+        try:
+            while chunk := read(CHUNK):
+                body.write(chunk)
+        except BaseException:
+            body.close()
+            raise
+        return body
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
@@ -31,14 +48,14 @@ class HashedBody:
 
     @property
     def digest(self) -> str:
-        return "sha256:" + self.hasher.hexdigest()
+        return digest_of(self.hasher)
 
     @property
     def untouched(self) -> bool:
         return not self.claimed and not self.consumed
 
     def claim(self, sync: bool = True) -> Path:
-        """Take over the file (flushed, synced unless told otherwise): the caller must rename
+        """Take over the file (flushed, synced unless told otherwise): the caller must commit
         or delete it."""
         self.file.flush()
         if sync:

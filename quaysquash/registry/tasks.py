@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+import uuid
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from quaysquash.storage import get_storage
+
 from . import uploads
 from .models import Upload
-from .storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -26,47 +28,50 @@ def _max_age() -> datetime.timedelta:
 
 
 def cleanup_stale_uploads(max_age: datetime.timedelta | None = None) -> dict[str, int]:
-    """Remove upload sessions untouched for ``max_age`` and stray files in the upload area.
+    """Remove upload sessions untouched for ``max_age`` and stray upload objects.
 
     Guarantees: after it returns, no session whose last chunk arrived more than ``max_age``
-    ago exists (its row and its file are gone, so the client gets ``BLOB_UPLOAD_UNKNOWN`` and
-    must start over), and no file in ``<storage>/uploads/`` older than ``max_age`` remains
-    unless it belongs to a live session; on S3 storage, no multipart upload or temporary
-    object begun more than ``max_age`` ago remains either. Blobs are never touched: a blob only exists after
-    its upload was verified and atomically renamed out of the upload area, so removing upload
-    files can never lose or truncate committed content. Sessions active within ``max_age`` are
-    left alone. Safe to run concurrently with uploads and with itself.
+    ago exists (its row and its chunks in storage are gone, so the client gets
+    ``BLOB_UPLOAD_UNKNOWN`` and must start over); no chunk older than ``max_age`` remains in
+    the shared storage unless it belongs to a live session; no staged body on this host, no
+    temporary object, and (S3) no multipart upload begun more than ``max_age`` ago remains.
+    Blobs are never touched: a blob only exists after its upload was verified and committed
+    under its own key, so removing upload objects can never lose or truncate committed content.
+    Sessions active within ``max_age`` are left alone. Safe to run concurrently with uploads,
+    with itself and on several hosts.
     """
     max_age = max_age or _max_age()
     cutoff = timezone.now() - max_age
     sessions = 0
     for upload_id in Upload.objects.filter(updated__lt=cutoff).values_list("pk", flat=True):
         # Delete the row first: a request racing with us then fails cleanly instead of
-        # writing to a file that is about to vanish.
+        # extending a session whose chunks are about to vanish.
         if Upload.objects.filter(pk=upload_id, updated__lt=cutoff).delete()[0]:
             uploads.discard(str(upload_id))
             sessions += 1
-    live = {f"session-{pk}" for pk in Upload.objects.values_list("pk", flat=True)}
-    files = 0
+    storage = get_storage()
     oldest = time.time() - max_age.total_seconds()
-    for path in get_storage().uploads_dir.iterdir():
-        if path.name in live:
-            continue
-        try:
-            if path.stat().st_mtime < oldest:
-                path.unlink()
-                files += 1
-        except FileNotFoundError:
-            pass
-    if sessions or files:
-        log.info("removed %d stale upload sessions and %d stray upload files", sessions, files)
-    result = {"sessions": sessions, "files": files}
-    # S3: leftovers of blob writes that died half way (parts of unfinished multipart uploads,
-    # temporary keys); never a blob.
-    cleanup_incomplete = getattr(get_storage(), "cleanup_incomplete", None)
-    if cleanup_incomplete is not None:
-        result.update(cleanup_incomplete(cutoff))
+    stray = [
+        info.key
+        for info in storage.list("uploads/")
+        if info.modified < oldest and not Upload.objects.filter(pk=_session_of(info.key)).exists()
+    ]
+    for key in stray:
+        storage.delete(key)
+    result = {"sessions": sessions, "files": len(stray)}
+    result.update(storage.cleanup(oldest))
+    if sessions or stray:
+        log.info(
+            "removed %d stale upload sessions and %d stray upload objects", sessions, len(stray)
+        )
     return result
+
+
+def _session_of(key: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(key.split("/")[1])
+    except (IndexError, ValueError):
+        return None
 
 
 @shared_task(name=CLEANUP_TASK)

@@ -1,31 +1,50 @@
-"""Blob upload sessions: bytes stream into a file under ``<storage>/uploads/`` while hashed.
+"""Blob upload sessions kept in the database and the storage layer, so that any web server can
+take any request of a session.
 
-A session's file is never visible as a blob: only :func:`finish` moves it into content-addressed
-storage, after its digest matched, with an atomic rename. The running sha256 of each session is
-kept in this process so finishing a session does not re-read it; when the state is missing (a
-server restart, or another worker took the earlier chunks) the file is re-hashed instead.
+The session row (``Upload``) holds the committed offset; each request's body becomes one chunk
+object ``uploads/<session>/<start>-<end>-<algo>-<hex>`` (its byte range and its own digest)
+before the row's offset moves, with a conditional update, so the row only ever points past
+chunks that are complete in storage. Finishing verifies the digest and publishes the blob:
+
+- one chunk whose own digest is the blob's (docker, podman and skopeo send one PATCH): the
+  chunk is moved to its blob key (a rename on the local driver, a copy inside the bucket);
+- this process saw every chunk in order: its running hash covers the session, and the chunks
+  are assembled (on S3, large chunks are copied server-side);
+- otherwise (chunks arrived at other hosts): the chunks are read back in order while being
+  hashed into the blob key, which appears only if the digest matched.
+
+hashlib objects cannot be serialised, so a running hash never leaves its process; the chunk
+objects are the state that does. Nothing of a session is ever visible as a blob before the
+digest matched.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 
-from . import digests
-from .storage import CHUNK, DigestMismatch, get_storage
+from quaysquash.storage import (
+    CHUNK,
+    DigestMismatch,
+    blob_key,
+    check_digest_syntax,
+    digest_of,
+    get_storage,
+    hasher_for,
+)
 
+from .bodies import HashedBody
+
+CHUNK_RE = re.compile(r"^(\d{20})-(\d{20})-(sha256|sha512)-([a-f0-9]+)$")
 _MAX_STATES = 1024
 _states: OrderedDict[str, tuple[int, object]] = OrderedDict()
 _lock = threading.Lock()
 
-
-# Requests on one session run one at a time (clients never overlap them, but a retry may
-# overlap a request still being processed): striped locks, so memory stays bounded. They guard
-# one process; the database offset check covers the rest.
+# Requests on one session run one at a time in this process (a retry may overlap a request
+# still being processed): striped locks keep memory bounded. Across hosts, the conditional
+# update of the row's offset decides.
 _session_locks = [threading.Lock() for _ in range(64)]
 
 
@@ -33,13 +52,18 @@ def session_lock(upload_id: str) -> threading.Lock:
     return _session_locks[hash(upload_id) % len(_session_locks)]
 
 
-def session_path(upload_id: str) -> Path:
-    return get_storage().uploads_dir / f"session-{upload_id}"
+def prefix(upload_id: str) -> str:
+    return f"uploads/{upload_id}/"
+
+
+def chunk_key(upload_id: str, start: int, end: int, digest: str) -> str:
+    algo, hexpart = digest.split(":", 1)
+    return f"{prefix(upload_id)}{start:020d}-{end:020d}-{algo}-{hexpart}"
 
 
 def create(upload_id: str) -> None:
-    session_path(upload_id).touch()
-    _remember(upload_id, 0, hashlib.sha256())
+    """A new, empty session: nothing in storage until its first chunk."""
+    _remember(upload_id, 0, hasher_for(None))
 
 
 def _remember(upload_id: str, offset: int, hasher) -> None:
@@ -51,7 +75,7 @@ def _remember(upload_id: str, offset: int, hasher) -> None:
 
 
 def _take(upload_id: str, offset: int):
-    """The running hash of a session if it covers exactly ``offset`` bytes, else ``None``."""
+    """The running sha256 of a session if this process holds one covering ``offset`` bytes."""
     with _lock:
         state = _states.pop(upload_id, None)
     if state is None or state[0] != offset:
@@ -59,65 +83,98 @@ def _take(upload_id: str, offset: int):
     return state[1]
 
 
-def append(upload_id: str, read: Callable[[int], bytes], offset: int) -> int:
-    """Append everything ``read`` yields to the session (which holds ``offset`` bytes).
+def stage(request_read, expected: str | None = None) -> HashedBody:
+    """A request body without the ASGI handler's staging: copy it to the staging area."""
+    return HashedBody.from_reader(get_storage().staging_dir(), request_read, expected)
 
-    Returns the new size. Bytes past ``offset`` left by an earlier, interrupted request are
-    overwritten: the database offset is the truth, the file only grows to match it.
+
+def commit_chunk(upload_id: str, offset: int, body: HashedBody) -> tuple[str, int]:
+    """Store a staged body as the chunk starting at ``offset``; returns ``(key, new offset)``.
+
+    The caller moves the row's offset afterwards (conditionally); a chunk whose row update
+    lost is an orphan that finishing ignores and the cleanup removes.
     """
-    path = session_path(upload_id)
+    end = offset + body.size
     hasher = _take(upload_id, offset)
-    size = offset
-    with open(path, "r+b") as out:
-        out.seek(offset)
-        while True:
-            chunk = read(CHUNK)
-            if not chunk:
-                break
-            out.write(chunk)
-            if hasher is not None:
-                hasher.update(chunk)
-            size += len(chunk)
-        out.truncate(size)
+    path = body.claim(sync=False)
     if hasher is not None:
-        _remember(upload_id, size, hasher)
-    return size
+        if offset == 0 and body.hasher.name == hasher.name:
+            hasher = body.hasher.copy()
+        else:
+            _hash_file(hasher, path)
+    key = chunk_key(upload_id, offset, end, body.digest)
+    get_storage().commit_file(path, key, durable=False)
+    if hasher is not None:
+        _remember(upload_id, end, hasher)
+    return key, end
 
 
-def adopt(upload_id: str, path: Path, size: int, hasher) -> int:
-    """Make an already written and hashed file the whole content of an empty session."""
-    os.replace(path, session_path(upload_id))
-    _remember(upload_id, size, hasher.copy())
-    return size
+def _hash_file(hasher, path: Path) -> None:
+    with open(path, "rb") as fh:
+        while data := fh.read(CHUNK):
+            hasher.update(data)
+
+
+def chunks(upload_id: str, offset: int) -> list[tuple[int, int, str, str]]:
+    """The committed chunks covering exactly ``[0, offset)``, in order:
+    ``(start, end, digest, key)``. Orphans (a request whose row update lost) are skipped by
+    preferring, at each position, the longest chunk that still leads to ``offset``."""
+    found: dict[int, list[tuple[int, str, str]]] = {}
+    for info in get_storage().list(prefix(upload_id)):
+        match = CHUNK_RE.match(info.key.rsplit("/", 1)[-1])
+        if match:
+            start, end = int(match[1]), int(match[2])
+            found.setdefault(start, []).append((end, f"{match[3]}:{match[4]}", info.key))
+    chain: list[tuple[int, int, str, str]] = []
+
+    def walk(pos: int) -> bool:
+        if pos == offset:
+            return True
+        for end, digest, key in sorted(found.get(pos, []), reverse=True):
+            if pos < end <= offset:
+                chain.append((pos, end, digest, key))
+                if walk(end):
+                    return True
+                chain.pop()
+        return False
+
+    if not walk(0):
+        raise FileNotFoundError(f"upload {upload_id}: chunks do not cover {offset} bytes")
+    return chain
 
 
 def finish(upload_id: str, offset: int, expected_digest: str) -> tuple[str, int]:
-    """Verify the session's digest and move it into storage; returns ``(digest, size)``."""
-    path = session_path(upload_id)
+    """Verify the session's digest and publish it as a blob; returns ``(digest, size)``."""
+    check_digest_syntax(expected_digest)
+    storage = get_storage()
+    chain = chunks(upload_id, offset)
+    target = blob_key(expected_digest)
     hasher = _take(upload_id, offset)
-    algorithm = digests.algorithm_of(expected_digest)
-    if hasher is None or hasher.name != algorithm:
-        # The running hash is sha256 (the algorithm is only known now, from the PUT).
-        hasher = digests.new_hasher(algorithm)
-        with open(path, "rb") as fh:
-            remaining = offset
-            while remaining > 0:
-                chunk = fh.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                hasher.update(chunk)
-                remaining -= len(chunk)
-    with open(path, "r+b") as fh:
-        fh.truncate(offset)
-        os.fsync(fh.fileno())
-    digest = digests.of_hasher(hasher)
-    if digest != expected_digest:
-        raise DigestMismatch(expected_digest, digest)
-    get_storage().commit_file(path, digest)
-    return digest, offset
+    if len(chain) == 1 and chain[0][2] == expected_digest:
+        storage.move(chain[0][3], target)
+    elif hasher is not None and hasher.name == expected_digest.split(":", 1)[0]:
+        digest = digest_of(hasher)
+        if digest != expected_digest:
+            raise DigestMismatch(expected_digest, digest)
+        if chain:
+            storage.assemble(target, [key for *_, key in chain])
+        else:
+            storage.write(target, [], expected_digest)
+    else:
+        storage.write(target, _read_chain(chain), expected_digest)
+    discard(upload_id)
+    return expected_digest, offset
+
+
+def _read_chain(chain):
+    storage = get_storage()
+    for _start, _end, _digest, key in chain:
+        with storage.open(key) as fh:
+            while data := fh.read(CHUNK):
+                yield data
 
 
 def discard(upload_id: str) -> None:
     with _lock:
         _states.pop(upload_id, None)
-    session_path(upload_id).unlink(missing_ok=True)
+    get_storage().delete_prefix(prefix(upload_id))

@@ -1,7 +1,9 @@
 """What a worker does to build one squash: claim the row, plan, write, publish or fail.
 
 Kept apart from the Celery wrappers in ``tasks.py`` so tests and the ``prime --inline`` path can
-run it directly.
+run it directly. The archive goes into the shared storage as committed segments
+(:mod:`.segments`) that followers on any host read while it is written; once complete it is
+assembled into one object, and only then is the row ready.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import socket
 import threading
 import time
@@ -24,19 +25,14 @@ from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
-from quaysquash.registry.storage import get_storage
+from quaysquash.storage import blob_key, get_storage
+from quaysquash.storage.layercache import open_layer
 
-from . import cache, remote
+from . import bounds, cache, progress
 from .models import SquashedImage
+from .segments import SegmentWriter
 
 log = logging.getLogger(__name__)
-
-# Followers see bytes only once they leave this buffer; small enough for a quick first byte,
-# large enough that the engine's many 512-byte tar headers don't each become a syscall.
-WRITE_BUFFER = 256 * 1024
-# Big pieces (file contents) go straight to the file instead of through the buffer's copy.
-DIRECT_WRITE = 64 * 1024
-
 
 # Parsed indexes of recently squashed layers, per worker process: parsing a big layer's index
 # costs tens of milliseconds that would otherwise delay every cold pull's first byte.
@@ -44,8 +40,9 @@ _INDEXES: OrderedDict[str, object] = OrderedDict()
 INDEX_MEMORY = 64
 
 
-def load_or_index(digest: str) -> object:
-    """The engine's index of one layer, computed once per layer digest and kept in the cache."""
+def load_or_index(digest: str):
+    """The engine's ``LayerIndex`` of one layer: computed once per layer digest for the whole
+    fleet and kept in the shared storage (``indexes/<algo>/<hex>.idx``)."""
     if digest in _INDEXES:
         _INDEXES.move_to_end(digest)
         return _INDEXES[digest]
@@ -56,120 +53,27 @@ def load_or_index(digest: str) -> object:
     return index
 
 
-def _load_or_index(digest: str) -> object:
+def _load_or_index(digest: str):
     import squashengine as engine
 
-    path = cache.index_path(digest)
+    storage = get_storage()
+    key = cache.index_key(digest)
     try:
-        return engine.LayerIndex.from_bytes(path.read_bytes())
+        return engine.LayerIndex.from_bytes(storage.read_bytes(key))
     except FileNotFoundError:
         pass
-    except Exception:  # an unreadable index (old format, torn disk) is rebuilt, not fatal
-        log.warning("layer index %s unreadable; reindexing", path, exc_info=True)
-    storage = get_storage()
-    index = engine.index_layer(lambda: storage.open(digest), digest, engine_limits())
-    cache.write_atomically(path, index.to_bytes())
+    except Exception:  # an unreadable index (old format, torn write) is rebuilt, not fatal
+        log.warning("layer index %s unreadable; reindexing", key, exc_info=True)
+    index = engine.index_layer(_opener(digest), digest, bounds.engine_limits())
+    storage.write(key, [index.to_bytes()])
     return index
-
-
-# --- Limits, free space and failure kinds (issue 16) -----------------------------------------
-# Kept together and apart from the build flow: the engine enforces its Limits, this side adds
-# what needs the host (free space) and decides how long a failure is remembered.
-
-
-def engine_limits():
-    """The engine's bounds, from the QS_SQUASH_MAX_* settings."""
-    import squashengine as engine
-
-    return engine.Limits(
-        max_header_bytes=settings.QS_SQUASH_MAX_HEADER_BYTES,
-        max_entries=settings.QS_SQUASH_MAX_ENTRIES,
-        max_path_bytes=settings.QS_SQUASH_MAX_PATH_BYTES,
-        max_output_bytes=settings.QS_SQUASH_MAX_OUTPUT_BYTES,
-        max_inflation_ratio=settings.QS_SQUASH_MAX_INFLATION_RATIO,
-        inflation_grace_bytes=settings.QS_SQUASH_MAX_INFLATION_GRACE_BYTES,
-    )
-
-
-class InsufficientSpaceError(Exception):
-    """The cache's filesystem cannot take a planned squash now (transient: space comes back)."""
-
-
-def check_free_space(planned_bytes: int) -> None:
-    """Refuse a build before its first byte (and before followers send headers) when the cache
-    filesystem cannot hold ``planned_bytes`` and still keep QS_SQUASH_MIN_FREE_BYTES free."""
-    where = cache.cache_dir()
-    while not where.exists() and where != where.parent:
-        where = where.parent  # not created yet: the filesystem it will be on
-    free = shutil.disk_usage(where).free
-    keep = settings.QS_SQUASH_MIN_FREE_BYTES
-    if free < planned_bytes + keep:
-        raise InsufficientSpaceError(
-            f"not enough free space for the squash: {planned_bytes} bytes planned, "
-            f"{free} free, {keep} kept free"
-        )
-
-
-def failure_fields(exc: BaseException, attempt: int) -> dict:
-    """How a failed build is remembered: a content failure (the image itself) for
-    QS_SQUASH_CONTENT_FAILURE_SECONDS, anything else with an exponential backoff."""
-    import squashengine as engine
-
-    now = timezone.now()
-    if isinstance(exc, engine.ContentError):
-        wait = settings.QS_SQUASH_CONTENT_FAILURE_SECONDS
-        kind = SquashedImage.Failure.CONTENT
-    else:
-        doubling = 2 ** min(max(attempt - 1, 0), 20)
-        wait = min(
-            settings.QS_SQUASH_RETRY_BASE_SECONDS * doubling, settings.QS_SQUASH_RETRY_MAX_SECONDS
-        )
-        kind = SquashedImage.Failure.TRANSIENT
-    return {"failure": kind, "retry_after": now + timedelta(seconds=wait)}
-
-
-class CountingWriter:
-    """A write-only file that buffers and counts what the engine writes (the engine hashes)."""
-
-    def __init__(self, fd: int, max_rate: int = 0) -> None:
-        self.fd = fd
-        self.max_rate = max_rate
-        self.started = time.monotonic()
-        self.buffer = bytearray()
-        self.written = 0  # bytes that reached the file, visible to followers
-
-    def write(self, data) -> int:
-        n = len(data)
-        if n >= DIRECT_WRITE:
-            self.flush()  # keep the order: buffered headers first
-            self._write_all(memoryview(data))
-        else:
-            self.buffer += data
-            if len(self.buffer) >= WRITE_BUFFER:
-                self.flush()
-        return n
-
-    def flush(self) -> None:
-        if self.buffer:
-            self._write_all(memoryview(self.buffer))
-            self.buffer = bytearray()
-
-    def _write_all(self, view: memoryview) -> None:
-        while view:
-            done = os.write(self.fd, view)
-            view = view[done:]
-            self.written += done
-        if self.max_rate:
-            ahead = self.written / self.max_rate - (time.monotonic() - self.started)
-            if ahead > 0:
-                time.sleep(ahead)
 
 
 class Heartbeat(threading.Thread):
     """Refreshes the row's heartbeat and progress while the build runs, from its own thread so
     that a long plan or a slow layer never looks like a dead worker."""
 
-    def __init__(self, image_id: int, attempt: int, progress: Callable[[], int]) -> None:
+    def __init__(self, image_id: int, attempt: int, progress: Callable[[], list[int]]) -> None:
         super().__init__(daemon=True, name=f"squash-heartbeat-{image_id}")
         self.image_id = image_id
         self.attempt = attempt
@@ -180,9 +84,14 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(settings.QS_SQUASH_HEARTBEAT_SECONDS):
+                ends = self.progress()
                 updated = SquashedImage.objects.filter(
                     pk=self.image_id, attempt=self.attempt, state=SquashedImage.State.BUILDING
-                ).update(heartbeat=timezone.now(), bytes_written=self.progress())
+                ).update(
+                    heartbeat=timezone.now(),
+                    bytes_written=ends[-1] if ends else 0,
+                    segment_ends=progress.encode(ends),
+                )
                 if not updated:
                     self.lost = True
         except Exception:
@@ -211,9 +120,10 @@ def claim(image_id: int, task_id: str) -> SquashedImage | None:
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "heartbeat": timezone.now(),
         "bytes_written": 0,
+        "segment_ends": "",
     }
     if image.task_id:
-        # Taking over from a dead run: a new attempt (and partial name), so that requests
+        # Taking over from a dead run: a new attempt (and segment prefix), so that requests
         # following the dead run's bytes are cut rather than fed a second copy.
         fields.update(attempt=F("attempt") + 1, size=None, partial_name="")
     won = (
@@ -238,124 +148,138 @@ def _mark(image: SquashedImage, **fields) -> bool:
 
 
 def _opener(digest: str) -> Callable[[], BinaryIO]:
-    storage = get_storage()
-    return lambda: storage.open(digest)
+    # Through this host's bounded layer cache: a base layer shared by many images is fetched
+    # from the bucket once per host, not once per build.
+    return lambda: open_layer(digest)
+
+
+def _writer(image: SquashedImage, scratch: Path) -> SegmentWriter:
+    partial = cache.partial_name(image)
+    return SegmentWriter(
+        get_storage(),
+        scratch,
+        lambda index: cache.segment_key(partial, index),
+        lambda ends: progress.publish(image.pk, image.attempt, ends),
+        segment_bytes=settings.QS_SQUASH_SEGMENT_BYTES,
+        segment_seconds=settings.QS_SQUASH_SEGMENT_SECONDS,
+        max_rate=settings.QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND,
+    )
+
+
+def _plan(image: SquashedImage):
+    import squashengine as engine
+
+    layers = [
+        engine.LayerInput(
+            digest=layer.blob.digest,
+            open_blob=_opener(layer.blob.digest),
+            index=load_or_index(layer.blob.digest),
+        )
+        for layer in image.image_manifest.layers.select_related("blob").order_by("position")
+    ]
+    config = get_storage().read_bytes(blob_key(image.image_manifest.config_blob.digest))
+    return engine.plan_squash(
+        layers,
+        config,
+        format=image.format,
+        repo_tag=image.repo_tag or None,
+        compression=image.compression,
+        limits=bounds.engine_limits(),
+    )
+
+
+def _drop_segments(image: SquashedImage) -> None:
+    try:
+        get_storage().delete_prefix(cache.object_key(cache.partial_name(image)))
+    except Exception:  # the eviction's orphan pass removes what is left
+        log.warning("squash %s: could not delete its segments", image.pk, exc_info=True)
+    progress.forget(image.pk, image.attempt)
 
 
 def build(image_id: int, task_id: str) -> str:
     """Build the squash of row ``image_id`` if this worker can claim it; returns what happened.
 
-    Guarantees: the complete file appears under its final name only after fsync and only with
-    the row marked ready and its sha256; on any error the row is failed with a user-facing
-    reason and the partial file is deleted.
+    Guarantees: the finished object exists under its final name only complete, and the row is
+    ready (with its sha256) only after that; segments are committed in order and never
+    rewritten, so a follower never reads a byte that changes; on any error the row is failed
+    with a user-facing reason and the segments are deleted.
     """
     import squashengine as engine
 
     image = claim(image_id, task_id)
     if image is None:
         return "skipped"
-    partial = cache.cache_dir() / cache.partial_name(image)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    writer: CountingWriter | None = None
-    beat = Heartbeat(image.pk, image.attempt, lambda: writer.written if writer else 0)
+    storage = get_storage()
+    scratch = storage.staging_dir() / f"squash-{image.pk}.{image.attempt}.partial"
+    writer: SegmentWriter | None = None
+    beat = Heartbeat(image.pk, image.attempt, lambda: list(writer.ends) if writer else [])
     beat.start()
     t0 = time.monotonic()
     try:
-        manifest = image.image_manifest
-        layers = [
-            engine.LayerInput(
-                digest=layer.blob.digest,
-                open_blob=_opener(layer.blob.digest),
-                index=load_or_index(layer.blob.digest),
-            )
-            for layer in manifest.layers.select_related("blob").order_by("position")
-        ]
-        storage = get_storage()
-        with storage.open(manifest.config_blob.digest) as fh:
-            config = fh.read()
-        t_indexed = time.monotonic()
-        plan = engine.plan_squash(
-            layers,
-            config,
-            format=image.format,
-            repo_tag=image.repo_tag or None,
-            compression=image.compression,
-            limits=engine_limits(),
-        )
-        check_free_space(plan.planned_bytes)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            # Size first, then bytes: followers send Content-Length before the first byte.
-            if not _mark(image, size=plan.size, partial_name=cache.partial_name(image)):
-                return "superseded"
-            t_planned = time.monotonic()
-            writer = CountingWriter(fd, settings.QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND)
-            # The whole file's sha256 (the ETag of cached pulls) is computed after the last
-            # byte is written rather than alongside: followers then finish their download
-            # before it, instead of sharing the two cores with a second hash of every byte.
-            result = engine.write_squash(plan, writer, None, hash_output=False)
-            writer.flush()
-            digest = result.sha256 or _file_sha256(partial)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if writer.written != result.size or (plan.size is not None and plan.size != result.size):
+        plan = _plan(image)
+        bounds.check_free_space(plan.planned_bytes)
+        t_planned = time.monotonic()
+        # Size first, then bytes: followers send Content-Length before the first byte.
+        if not _mark(image, size=plan.size, partial_name=cache.partial_name(image)):
+            return "superseded"
+        writer = _writer(image, scratch)
+        # The whole file's sha256 (the ETag of cached pulls) is computed after the last
+        # byte is committed rather than alongside: followers then finish their download
+        # before it, instead of sharing the cores with a second hash of every byte.
+        result = engine.write_squash(plan, writer, None, hash_output=False)
+        writer.close()
+        if writer.committed != result.size or (plan.size is not None and plan.size != result.size):
             raise engine.SquashError(
-                f"internal error: wrote {writer.written} bytes, planned {plan.size}"
+                f"internal error: wrote {writer.committed} bytes, planned {plan.size}"
             )
-        final = cache.cache_dir() / cache.final_name(image)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, final)
-        _fsync_dir(final.parent)
+        digest = result.sha256 or _file_sha256(scratch)
+        final = cache.final_name(image)
+        storage.assemble(cache.object_key(final), writer.keys, local_copy=scratch)
         if not _mark(
             image,
             state=SquashedImage.State.READY,
-            size=writer.written,
-            bytes_written=writer.written,
+            size=writer.committed,
+            bytes_written=writer.committed,
+            segment_ends=progress.encode(writer.ends),
             sha256=digest,
-            file_name=cache.final_name(image),
+            file_name=final,
             finished=timezone.now(),
             heartbeat=timezone.now(),
         ):
-            final.unlink(missing_ok=True)
+            storage.delete(cache.object_key(final))
             return "superseded"
-        remote.publish(image.pk)  # S3 storage: a bucket copy for redirected cached pulls
         log.info(
-            "squash %s: ready, %d bytes, %s (indexes %.3fs, plan %.3fs, write %.3fs)",
+            "squash %s: ready, %d bytes in %d segments, %s (plan %.3fs, write %.3fs)",
             image.pk,
-            writer.written,
+            writer.committed,
+            len(writer.keys),
             digest,
-            t_indexed - t0,
-            t_planned - t_indexed,
+            t_planned - t0,
             time.monotonic() - t_planned,
         )
         return "ready"
     except Exception as exc:
-        expected = isinstance(exc, (engine.SquashError, InsufficientSpaceError))
-        reason = str(exc) if expected else f"build failed: {exc!r}"
+        if writer is not None:
+            writer.abort()
+        expected = isinstance(exc, (engine.SquashError, bounds.InsufficientSpaceError))
+        # An unexpected exception's text may name a path or a bucket key: the log has it.
+        reason = str(exc) if expected else f"build failed: internal error ({type(exc).__name__})"
         log.warning("squash %s: %s", image.pk, reason, exc_info=not expected)
-        partial.unlink(missing_ok=True)
         _mark(
             image,
             state=SquashedImage.State.FAILED,
             error=reason,
             finished=timezone.now(),
             heartbeat=timezone.now(),
-            **failure_fields(exc, image.attempt),
+            **bounds.failure_fields(exc, image.attempt),
         )
         return "failed"
     finally:
         beat.stop()
+        _drop_segments(image)
+        scratch.unlink(missing_ok=True)
 
 
 def _file_sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

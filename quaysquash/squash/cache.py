@@ -1,81 +1,59 @@
-"""The on-disk cache and the single-flight rule that decides who starts a build.
+"""Where a squash lives in the storage layer, and the single-flight rule that decides who
+starts a build.
 
-Layout under ``QS_SQUASH_CACHE_DIR``::
+Keys (the storage layer is shared by every host, see ``quaysquash/storage/base.py``)::
 
-    blobs/<id>.tar[.gz|.zst]        complete squashes (renamed into place after fsync)
-    partial/<id>.<attempt>.partial  a build in progress; a new attempt never reuses a name
-    indexes/<hex>.idx               engine layer indexes, one per layer digest, shared
+    squash/blobs/<id>.<attempt>.tar[.gz|.zst]   finished squashes (``file_name``)
+    squash/partial/<id>.<attempt>/<n>           committed segments of a build (``partial_name``)
+    indexes/<algo>/<hex>.idx                    engine layer indexes, one per layer digest
+
+Nothing here looks at a host's disk: the row is the truth about a squash, the storage holds its
+bytes, so any web server can serve what any worker built.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from quaysquash.accounts.models import Repository
 from quaysquash.registry.models import Manifest
+from quaysquash.storage import check_digest_syntax, get_storage
 
 from .models import EXTENSIONS, SquashedImage
 
 log = logging.getLogger(__name__)
 
 
-def cache_dir() -> Path:
-    return Path(settings.QS_SQUASH_CACHE_DIR)
-
-
-def subdir(name: str) -> Path:
-    path = cache_dir() / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def final_name(image: SquashedImage) -> str:
-    return f"blobs/{image.pk}{EXTENSIONS[image.compression]}"
+    # The attempt is in the name: a superseded build can never overwrite its successor's file.
+    return f"blobs/{image.pk}.{image.attempt}{EXTENSIONS[image.compression]}"
 
 
 def partial_name(image: SquashedImage) -> str:
-    return f"partial/{image.pk}.{image.attempt}.partial"
+    return f"partial/{image.pk}.{image.attempt}/"
 
 
-def index_path(digest: str) -> Path:
-    return subdir("indexes") / (digest.split(":", 1)[-1] + ".idx")
+def object_key(name: str) -> str:
+    """The storage key of a row's ``file_name`` or ``partial_name``."""
+    return f"squash/{name}"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def segment_key(partial: str, index: int) -> str:
+    return object_key(f"{partial}{index:06d}")
 
 
-def open_for_reading(path: Path):
-    """Open a complete squash and mark it as being read.
+def index_key(digest: str) -> str:
+    algo, hexpart = check_digest_syntax(digest).split(":", 1)
+    return f"indexes/{algo}/{hexpart}.idx"
 
-    The shared flock lives as long as the file object: eviction takes an exclusive,
-    non-blocking lock and skips files it cannot lock. If eviction won the race, the open file
-    still holds the complete (unlinked) bytes, so serving it is still correct.
-    """
-    fh = open(path, "rb", buffering=0)
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pass
-    return fh
+
+def index_exists(digest: str) -> bool:
+    return get_storage().stat(index_key(digest)) is not None
 
 
 @dataclass(frozen=True)
@@ -172,7 +150,8 @@ def ensure_build(
 ) -> tuple[SquashedImage, bool]:
     """The cache entry for ``key``, starting a build unless one is ready or running.
 
-    Returns ``(entry, started)``; ``started`` is True only for the one caller that enqueued.
+    A ready row is trusted: its object is in the shared storage (eviction deletes the row
+    first). A reader that finds the object gone anyway calls :func:`restart`. Returns ``(entry, started)``; ``started`` is True only for the one caller that enqueued.
     """
     for _ in range(5):
         image = SquashedImage.objects.filter(**key.lookup()).first()
@@ -192,11 +171,6 @@ def ensure_build(
         if image.state == SquashedImage.State.FAILED and not may_retry(image):
             return image, False  # remembered: answered with its reason, not rebuilt
         if image.state == SquashedImage.State.FAILED or image.is_stale:
-            return image, restart(image)
-        if (
-            image.state == SquashedImage.State.READY
-            and not (cache_dir() / image.file_name).is_file()
-        ):
             return image, restart(image)
         return image, False
     raise RuntimeError("could not create or find the squash cache entry")

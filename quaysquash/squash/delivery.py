@@ -1,38 +1,38 @@
-"""Sending squashes to clients: from the cache (Range, ETag, X-Accel-Redirect) or by following
-the file a worker is still writing.
+"""Sending squashes to clients: from the storage (through :mod:`quaysquash.core.serving`:
+Range, ETag, X-Accel-Redirect, presigned redirects) or by following the segments a worker on
+any host commits while it builds.
 
 Everything here runs on the event loop: a download costs a coroutine, not a thread, so a few
-hundred of them fit in one uvicorn process. Complete files are sent from a memory map
-(:mod:`.filemap`: no copy into Python, disk reads on a thread); a file still being written is
-read with ``pread`` on a thread per chunk.
+hundred of them fit in one uvicorn process. Storage reads run on threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
-import os
-import re
 import time
 from collections.abc import AsyncIterator
-from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils import timezone
 
-from . import cache, filemap
-from .models import PullLog, SquashedImage
+from quaysquash.core import serving
+from quaysquash.storage import get_storage
+
+from . import cache, progress
+from .models import EXTENSIONS, PullLog, SquashedImage
 from .resolve import SquashHTTPError, Target
 
 log = logging.getLogger(__name__)
 
 # Before headers, a follower polls the row quickly (time to first byte matters); once
-# streaming, the file size tells it about progress and the row is only checked for liveness.
+# streaming, it polls the build's progress (Redis) when caught up and the row for liveness.
 FIRST_POLL, MAX_POLL = 0.01, 0.05
 LIVENESS_EVERY = 0.5
-FILE_POLL = 0.02
+PROGRESS_POLL = 0.02
 
 # Pull-log writes run detached from the response; keep references so they are not collected.
 _background: set[asyncio.Task] = set()
@@ -57,9 +57,12 @@ def record_pull(target: Target, request, started: float, **fields) -> None:
         "remote_addr": request.META.get("REMOTE_ADDR", "")[:64],
         **fields,
     }
-    task = asyncio.get_running_loop().create_task(
-        sync_to_async(_write_log, thread_sensitive=False)(fields)
-    )
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # called on a worker thread (serve_cached): it may block
+        _write_log(fields)
+        return
+    task = loop.create_task(sync_to_async(_write_log, thread_sensitive=False)(fields))
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -70,34 +73,6 @@ def _get(pk: int) -> SquashedImage | None:
 
 get_row = sync_to_async(_get, thread_sensitive=False)
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """``(start, end)`` (end exclusive) for a single byte range; None means send everything.
-
-    Raises SquashHTTPError(416) for a range that cannot be satisfied.
-    """
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match[1] and not match[2]):
-        return None  # malformed or multi-range: a full response is always allowed
-    first, last = match[1], match[2]
-    if first:
-        start = int(first)
-        end = min(int(last) + 1, size) if last else size
-        if last and int(last) < start:
-            return None
-    else:
-        start, end = max(size - int(last), 0), size
-    if start >= size or start >= end:
-        raise SquashHTTPError(
-            416,
-            "RANGE_INVALID",
-            "requested range not satisfiable",
-            headers={"Content-Range": f"bytes */{size}"},
-        )
-    return start, end
-
 
 def _etag(image: SquashedImage) -> str:
     return f'"{image.sha256}"'
@@ -107,7 +82,7 @@ def _filename(target: Target, image: SquashedImage) -> str:
     base = target.repository.name.replace("/", "-")
     label = target.tag or target.manifest.digest.split(":")[-1][:12]
     suffix = {"docker": "", "oci": "-oci", "rootfs": "-rootfs"}[image.format]
-    return f"{base}-{label}{suffix}{cache.EXTENSIONS[image.compression]}"
+    return f"{base}-{label}{suffix}{EXTENSIONS[image.compression]}"
 
 
 def _common_headers(response: HttpResponse, target: Target, image: SquashedImage) -> None:
@@ -117,23 +92,24 @@ def _common_headers(response: HttpResponse, target: Target, image: SquashedImage
     response["Cache-Control"] = "private, no-transform"
 
 
-class BufferStreamingResponse(StreamingHttpResponse):
-    """A streaming response that hands memoryviews to the server as they are: Django's
-    ``make_bytes`` would copy each one into a new bytes object."""
-
-    def make_bytes(self, value):
-        if isinstance(value, memoryview):
-            return value
-        return super().make_bytes(value)
-
-
-async def _read(fh: BinaryIO, offset: int, length: int) -> bytes:
-    return await asyncio.to_thread(os.pread, fh.fileno(), length, offset)
-
-
 async def _nothing() -> AsyncIterator[bytes]:
     return
     yield  # an async generator (a sync iterator would make Django warn on every HEAD)
+
+
+def _stored(target: Target, image: SquashedImage) -> serving.Stored:
+    return serving.Stored(
+        key=cache.object_key(image.file_name),
+        size=image.size or 0,
+        etag=_etag(image),
+        content_type=image.media_type,
+        last_modified=int(image.finished.timestamp()) if image.finished else None,
+        filename=_filename(target, image),
+        headers={
+            "Docker-Content-Digest": target.manifest.digest,
+            "Cache-Control": "private, no-transform",
+        },
+    )
 
 
 def head_response(request, target: Target, image: SquashedImage | None) -> HttpResponse:
@@ -142,171 +118,63 @@ def head_response(request, target: Target, image: SquashedImage | None) -> HttpR
     A cached squash gets its full validators; otherwise ``X-Squash-Cache`` says why not and
     there is no ``Content-Length`` (the size is only known once a build has planned it).
     """
-    ready = (
-        image is not None
-        and image.state == SquashedImage.State.READY
-        and (cache.cache_dir() / image.file_name).is_file()
-    )
-    if not ready:
+    if image is None or image.state != SquashedImage.State.READY:
         response = StreamingHttpResponse(_nothing())  # streaming: no Content-Length is added
         response["Content-Type"] = SquashedImage(compression=target.key.compression).media_type
         response["Docker-Content-Digest"] = target.manifest.digest
         response["X-Squash-Cache"] = image.state if image is not None else "missing"
-        if response["X-Squash-Cache"] == SquashedImage.State.READY:
-            response["X-Squash-Cache"] = "missing"  # evicted from disk, row not yet
         return response
-    etag = _etag(image)
-    if request.META.get("HTTP_IF_NONE_MATCH", "").strip() in (etag, "*"):
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
-    response = HttpResponse()
-    _common_headers(response, target, image)
-    response["Content-Length"] = str(image.size or 0)
-    response["Accept-Ranges"] = "bytes"
-    response["ETag"] = etag
-    if image.finished:
-        response["Last-Modified"] = http_date(int(image.finished.timestamp()))
-    response["X-Squash-Cache"] = "hit"
-    return response
-
-
-async def bucket_redirect(request, target: Target, image: SquashedImage) -> str | None:
-    """On S3 storage, a presigned URL of the squash's bucket copy; looked up on a thread, since
-    it may ask the bucket (one HEAD) and the event loop is busy sending other downloads.
-
-    None for requests that carry our ETag as a validator (If-None-Match, If-Range): the
-    bucket's ETag is not ours, so those are answered here.
-    """
-    from . import remote  # only this and serve_cached's redirect are S3-aware
-
-    if not remote.enabled():
-        return None
-    if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_RANGE" in request.META:
-        return None
-    return await sync_to_async(remote.redirect_url, thread_sensitive=False)(
-        image, _filename(target, image)
-    )
-
-
-def serve_cached(
-    request, target: Target, image: SquashedImage, started: float, url: str | None = None
-) -> HttpResponse:
-    """A complete squash from the cache, with validators and byte ranges (``curl -C -``);
-    ``url`` (from :func:`bucket_redirect`) sends the client to the bucket copy instead."""
-    size = image.size or 0
-    etag = _etag(image)
-    last_modified = int(image.finished.timestamp()) if image.finished else None
-
-    if url:
-        response = HttpResponse(status=307)
-        response["Location"] = url
-        response["ETag"] = etag
-        response["Docker-Content-Digest"] = target.manifest.digest
-        response["Cache-Control"] = "private, no-store"  # the URL expires
-        record_pull(target, request, started, source="cache", status=307, complete=True)
-        return response
-
-    if settings.QS_SQUASH_X_ACCEL_PREFIX:
-        # nginx serves the bytes (sendfile, Range); we only authorise and name them.
-        if not (cache.cache_dir() / image.file_name).is_file():
-            raise FileNotFoundError(image.file_name)  # evicted meanwhile: caller rebuilds
-        response = HttpResponse()
-        _common_headers(response, target, image)
-        response["X-Accel-Redirect"] = (
-            settings.QS_SQUASH_X_ACCEL_PREFIX.rstrip("/") + "/" + image.file_name
-        )
-        response["ETag"] = etag
-        if last_modified:
-            response["Last-Modified"] = http_date(last_modified)
-        record_pull(
-            target, request, started, source="cache", status=200, bytes_sent=size, complete=True
-        )
-        return response
-
-    if request.META.get("HTTP_IF_NONE_MATCH", "").strip() in (etag, "*"):
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        record_pull(target, request, started, source="cache", status=304, complete=True)
-        return response
-
-    path = cache.cache_dir() / image.file_name
-    fh = cache.open_for_reading(path)  # FileNotFoundError: caller rebuilds
-    byte_range = None
-    range_header = request.META.get("HTTP_RANGE", "")
-    if range_header and _if_range_ok(request.META.get("HTTP_IF_RANGE", ""), etag, last_modified):
-        try:
-            byte_range = parse_range(range_header, size)
-        except SquashHTTPError:
-            fh.close()
-            raise
-    start, end = byte_range or (0, size)
-    status = 206 if byte_range else 200
-    body = _stream_file(fh, start, end, target, request, started, status)
-    response = BufferStreamingResponse(body, status=status)
-    _common_headers(response, target, image)
-    response["Content-Length"] = str(end - start)
-    response["Accept-Ranges"] = "bytes"
-    response["ETag"] = etag
-    if last_modified:
-        response["Last-Modified"] = http_date(last_modified)
-    if byte_range:
-        response["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    return response
-
-
-def _if_range_ok(if_range: str, etag: str, last_modified: int | None) -> bool:
-    """If-Range: honour Range only when the client's copy is still this one."""
-    if not if_range:
-        return True
-    if if_range.strip() == etag:
-        return True
-    date = parse_http_date_safe(if_range)
-    return date is not None and last_modified is not None and date >= last_modified
-
-
-async def _stream_file(
-    fh: BinaryIO, start: int, end: int, target: Target, request, started: float, status: int
-) -> AsyncIterator[bytes | memoryview]:
-    pos = start
     try:
-        async for data in _file_chunks(fh, start, end):
-            pos += len(data)
-            yield data
-        if pos < end:
-            raise BuildInterrupted(f"cached squash shorter than recorded ({pos} < {end})")
-    finally:
-        fh.close()
+        response = serving.respond(request, get_storage(), _stored(target, image), body=False)
+    except serving.RangeNotSatisfiable as exc:
+        return SquashHTTPError(
+            416, "RANGE_INVALID", "range not satisfiable", headers=exc.headers
+        ).response()
+    if response.status_code != 304:
+        response["X-Squash-Cache"] = "hit"
+    return response
+
+
+def _touch(image_id: int) -> None:
+    # A streaming reader's lease: eviction spares squashes accessed within its grace period.
+    SquashedImage.objects.filter(pk=image_id).update(last_accessed=timezone.now())
+
+
+def serve_cached(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
+    """A complete squash from the storage, with validators and byte ranges (``curl -C -``):
+    a presigned redirect on S3 (unless ``QS_S3_REDIRECT=false``), X-Accel-Redirect to nginx
+    when configured on the local driver, else the bytes. FileNotFoundError: the object is
+    gone, the caller rebuilds."""
+
+    def finished(status: int, sent: int, complete: bool) -> None:
         record_pull(
             target,
             request,
             started,
             source="cache",
             status=status,
-            bytes_sent=pos - start,
-            complete=pos == end,
+            bytes_sent=sent,
+            complete=complete,
         )
 
-
-async def _file_chunks(fh: BinaryIO, start: int, end: int) -> AsyncIterator[bytes | memoryview]:
-    chunk = settings.QS_SQUASH_CHUNK_BYTES
-    fd = fh.fileno()
-    if filemap.available():
-        size = min(os.fstat(fd).st_size, end)
-        async for view in filemap.MappedFile(fd, size).chunks(start, size, chunk):
-            yield view
-        return
-    pos = start
-    while pos < end:
-        data = await _read(fh, pos, min(chunk, end - pos))
-        if not data:
-            return
-        pos += len(data)
-        yield data
+    prefix = settings.QS_SQUASH_X_ACCEL_PREFIX
+    try:
+        return serving.respond(
+            request,
+            get_storage(),
+            _stored(target, image),
+            x_accel=f"{prefix.rstrip('/')}/{image.file_name}" if prefix else None,
+            on_finish=finished,
+            keepalive=lambda: _touch(image.pk),
+        )
+    except serving.RangeNotSatisfiable as exc:
+        raise SquashHTTPError(
+            416, "RANGE_INVALID", "requested range not satisfiable", headers=exc.headers
+        ) from exc
 
 
 async def wait_for_plan(image: SquashedImage) -> SquashedImage:
-    """Wait until the worker has planned (size known, partial file created) or finished.
+    """Wait until the worker has planned (size known, segment prefix set) or finished.
 
     Returns the row; raises SquashHTTPError when the build failed before its first byte, which
     still lets us answer with a proper error status.
@@ -336,22 +204,21 @@ def _restart_stale(image: SquashedImage) -> tuple[SquashedImage, bool]:
 
 
 def follow_build(request, target: Target, image: SquashedImage, started: float) -> HttpResponse:
-    """Stream the file the worker is writing, as it grows; ``image`` has been planned."""
-    path = cache.cache_dir() / image.partial_name
-    # FileNotFoundError: finished meanwhile, caller retries. The shared lock follows the inode
-    # through the rename, so eviction cannot take the finished file from under us either.
-    fh = cache.open_for_reading(path)
+    """Stream the squash a worker (on any host) is building, segment by committed segment;
+    ``image`` has been planned. Bytes ``Content-Length`` promises and the build does not
+    deliver are never replaced: the connection is cut short instead."""
     size = image.size
     byte_range = None
-    if size is not None and request.META.get("HTTP_RANGE"):
+    if size is not None:
         try:
-            byte_range = parse_range(request.META["HTTP_RANGE"], size)
-        except SquashHTTPError:
-            fh.close()
-            raise
+            byte_range = serving.parse_range(request.META.get("HTTP_RANGE"), size)
+        except serving.RangeNotSatisfiable as exc:
+            raise SquashHTTPError(
+                416, "RANGE_INVALID", "requested range not satisfiable", headers=exc.headers
+            ) from exc
     start, end = byte_range or (0, size)
     status = 206 if byte_range else 200
-    body = _follow(fh, image, start, end, target, request, started, status)
+    body = _follow(image, start, end, target, request, started, status)
     response = StreamingHttpResponse(body, status=status)
     _common_headers(response, target, image)
     if size is not None:
@@ -363,8 +230,48 @@ def follow_build(request, target: Target, image: SquashedImage, started: float) 
     return response
 
 
+class _Progress:
+    """What a follower knows of a build: committed segment ends, and the row's liveness."""
+
+    def __init__(self, image: SquashedImage) -> None:
+        self.image = image
+        self.ends = progress.decode(image.segment_ends)
+        self.checked = time.monotonic()
+
+    @property
+    def committed(self) -> int:
+        return self.ends[-1] if self.ends else 0
+
+    def segment(self, pos: int) -> tuple[str, int, int]:
+        """Key, start and end of the committed segment holding ``pos``."""
+        index = bisect.bisect_right(self.ends, pos)
+        first = self.ends[index - 1] if index else 0
+        return cache.segment_key(self.image.partial_name, index), first, self.ends[index]
+
+    def _extend(self, ends: list[int]) -> None:
+        if len(ends) > len(self.ends) and ends[: len(self.ends)] == self.ends:
+            self.ends = ends
+
+    async def refresh(self) -> SquashedImage | None:
+        """Learn of new segments; every LIVENESS_EVERY also re-read the row. Returns the row
+        once it is ready (the rest is in the finished object); raises BuildInterrupted when
+        the build is gone."""
+        self._extend(await asyncio.to_thread(progress.read, self.image.pk, self.image.attempt))
+        if time.monotonic() - self.checked < LIVENESS_EVERY:
+            return None
+        self.checked = time.monotonic()
+        row = await get_row(self.image.pk)
+        if row is None or row.attempt != self.image.attempt:
+            raise BuildInterrupted("the squash build was restarted or evicted")
+        if row.state == SquashedImage.State.FAILED:
+            raise BuildInterrupted(f"squash build failed: {row.error}")
+        if row.is_stale:
+            raise BuildInterrupted("the squash build worker stopped responding")
+        self._extend(progress.decode(row.segment_ends))
+        return row if row.state == SquashedImage.State.READY else None
+
+
 async def _follow(
-    fh: BinaryIO,
     image: SquashedImage,
     start: int,
     end: int | None,
@@ -373,40 +280,40 @@ async def _follow(
     started: float,
     status: int,
 ) -> AsyncIterator[bytes]:
-    chunk = settings.QS_SQUASH_CHUNK_BYTES
+    storage = get_storage()
+    known = _Progress(image)
     pos = start
-    attempt = image.attempt
-    last_check = time.monotonic()
-    fd = fh.fileno()
     try:
         while end is None or pos < end:
-            available = os.fstat(fd).st_size
-            limit = available if end is None else min(available, end)
-            if limit > pos:
-                data = await _read(fh, pos, min(chunk, limit - pos))
-                pos += len(data)
-                yield data
+            if pos < known.committed:
+                key, first, last = known.segment(pos)
+                stop = last if end is None else min(last, end)
+                try:
+                    async for data in serving.stream_range(storage, key, pos - first, stop - first):
+                        pos += len(data)
+                        yield data
+                except FileNotFoundError:
+                    known.checked = 0.0  # segments go once the build is ready: ask the row
+                    ready = await known.refresh()
+                    if ready is None:
+                        raise BuildInterrupted("a committed segment vanished") from None
+                    end = ready.size if end is None else end
+                    async for data in _finished(storage, ready, pos, end):
+                        pos += len(data)
+                        yield data
                 continue
-            if time.monotonic() - last_check >= LIVENESS_EVERY:
-                last_check = time.monotonic()
-                row = await get_row(image.pk)
-                if row is None or row.attempt != attempt:
-                    raise BuildInterrupted("the squash build was restarted or evicted")
-                if row.state == SquashedImage.State.FAILED:
-                    raise BuildInterrupted(f"squash build failed: {row.error}")
-                if row.is_stale:
-                    raise BuildInterrupted("the squash build worker stopped responding")
-                if row.state == SquashedImage.State.READY:
-                    # Our descriptor is the renamed file's inode: every byte is there now.
-                    if end is None:
-                        end = row.size
-                    last_check = 0.0
-                    if os.fstat(fd).st_size < (end or 0):
-                        raise BuildInterrupted("squash file shorter than its recorded size")
+            ready = await known.refresh()
+            if ready is not None:
+                end = ready.size if end is None else end
+                if pos < known.committed:
                     continue
-            await asyncio.sleep(FILE_POLL)
+                async for data in _finished(storage, ready, pos, end):
+                    pos += len(data)
+                    yield data
+                continue
+            if pos >= known.committed:
+                await asyncio.sleep(PROGRESS_POLL)
     finally:
-        fh.close()
         complete = end is not None and pos == end
         if not complete:
             log.warning("squash %s: follower stopped at %d of %s bytes", image.pk, pos, end or "?")
@@ -419,3 +326,12 @@ async def _follow(
             bytes_sent=pos - start,
             complete=complete,
         )
+
+
+async def _finished(storage, row: SquashedImage, pos: int, end: int) -> AsyncIterator[bytes]:
+    sent = pos
+    async for data in serving.stream_range(storage, cache.object_key(row.file_name), pos, end):
+        sent += len(data)
+        yield data
+    if sent < end:
+        raise BuildInterrupted(f"finished squash shorter than recorded ({sent} < {end})")

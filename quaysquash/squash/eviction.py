@@ -1,22 +1,35 @@
-"""Keeping the cache within its budget: LRU eviction, orphan cleanup, dead-build janitor."""
+"""Keeping the squashes within the fleet's budget: LRU eviction, orphan cleanup, dead-build
+janitor, all on the shared storage and the database, so it may run on any host.
+
+The budget (``QS_SQUASH_CACHE_MAX_BYTES``) counts the sizes the rows record: ready squashes
+plus the committed bytes of builds in progress. Readers are protected by a lease instead of a
+lock: every pull of a ready squash renews ``last_accessed`` (at most once a minute, and once a
+minute while a stream lasts), and eviction only takes rows whose lease is older than
+``QS_SQUASH_EVICT_GRACE_SECONDS`` (longer than a presigned URL's lifetime), with a DELETE
+conditional on the lease it saw. A pull renewing at that moment either wins (the squash stays)
+or finds the row gone and rebuilds. A reader already streaming when its squash is deleted keeps
+its bytes: an open local file survives unlinking, and a GET already answering from S3 finishes.
+Builds are never touched except to fail those whose worker died.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import time
-from pathlib import Path
+from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import timezone
 
-from . import cache, remote
+from quaysquash.storage import get_storage
+
+from . import cache
 from .models import SquashedImage
 
 log = logging.getLogger(__name__)
 
-# A file this young may belong to a row that is being created right now.
+# An object this young may belong to a row that is being created right now.
 ORPHAN_GRACE_SECONDS = 300
 
 
@@ -36,67 +49,56 @@ def fail_dead_builds() -> int:
 
 
 def _remove_orphans() -> int:
-    """Files no row points at: stale partials of dead attempts, blobs of deleted rows."""
-    live = set()
-    for partial, final in SquashedImage.objects.values_list("partial_name", "file_name"):
-        live.update(n for n in (partial, final) if n)
-    building = {
-        cache.partial_name(img)
-        for img in SquashedImage.objects.filter(state=SquashedImage.State.BUILDING)
-    }
-    now = time.time()
+    """Objects no row points at: finished squashes of deleted rows or superseded attempts,
+    segments of dead attempts. Returns the bytes freed."""
+    storage = get_storage()
+    finished = set(SquashedImage.objects.exclude(file_name="").values_list("file_name", flat=True))
+    building = set(
+        SquashedImage.objects.filter(state=SquashedImage.State.BUILDING)
+        .exclude(partial_name="")
+        .values_list("partial_name", flat=True)
+    )
+    oldest = time.time() - ORPHAN_GRACE_SECONDS
     freed = 0
-    for sub in ("blobs", "partial"):
-        keep = live if sub == "blobs" else building
-        for path in cache.subdir(sub).iterdir():
-            if f"{sub}/{path.name}" in keep:
-                continue
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                continue
-            # A young file may belong to a row or attempt created after the queries above.
-            if now - st.st_mtime < ORPHAN_GRACE_SECONDS:
-                continue
-            path.unlink(missing_ok=True)
-            freed += st.st_size
-    # Bucket copies (S3 storage) of squashes whose row is gone.
-    remote.remove_orphans(live, ORPHAN_GRACE_SECONDS)
+    for info in list(storage.list(cache.object_key(""))):
+        name = info.key.removeprefix(cache.object_key(""))
+        if name in finished or name.rsplit("/", 1)[0] + "/" in building:
+            continue
+        if info.modified >= oldest:
+            continue
+        storage.delete(info.key)
+        freed += info.size
     return freed
 
 
 def _try_delete(image: SquashedImage) -> bool:
-    """Delete a ready squash unless somebody holds it open (shared flock)."""
-    path = cache.cache_dir() / image.file_name
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        SquashedImage.objects.filter(pk=image.pk, state=SquashedImage.State.READY).delete()
-        remote.delete(image.file_name)
-        return True
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        # Row first: a request that finds no row rebuilds; one that found the row a moment
-        # ago and opens the file now still reads complete bytes from the unlinked inode.
-        SquashedImage.objects.filter(pk=image.pk, attempt=image.attempt).delete()
-        os.unlink(path)
-    # The bucket copy goes too (S3 storage): with the row gone, no new redirect names it.
-    remote.delete(image.file_name)
+    """Delete a ready squash unless its lease was renewed meanwhile: row first, then object."""
+    deleted, _ = SquashedImage.objects.filter(
+        pk=image.pk,
+        attempt=image.attempt,
+        state=SquashedImage.State.READY,
+        last_accessed=image.last_accessed,
+    ).delete()
+    if not deleted:
+        return False
+    if image.file_name:
+        get_storage().delete(cache.object_key(image.file_name))
     return True
 
 
 def cache_bytes() -> int:
-    total = 0
-    for sub in ("blobs", "partial"):
-        for path in cache.subdir(sub).iterdir():
-            try:
-                total += path.stat().st_size
-            except FileNotFoundError:
-                pass
-    return total
+    """The fleet's squash bytes, as the rows record them."""
+    ready = SquashedImage.objects.filter(state=SquashedImage.State.READY).aggregate(n=Sum("size"))
+    building = SquashedImage.objects.filter(state=SquashedImage.State.BUILDING).aggregate(
+        n=Sum("bytes_written")
+    )
+    return (ready["n"] or 0) + (building["n"] or 0)
+
+
+def grace_seconds() -> float:
+    # Longer than a presigned URL's lifetime by default (900 > 600): a redirected client starts
+    # its download before its squash can go.
+    return settings.QS_SQUASH_EVICT_GRACE_SECONDS
 
 
 def collect(max_bytes: int | None = None) -> dict:
@@ -107,17 +109,16 @@ def collect(max_bytes: int | None = None) -> dict:
     total = cache_bytes()
     evicted, freed, skipped = 0, 0, 0
     if total > budget:
-        candidates = SquashedImage.objects.filter(state=SquashedImage.State.READY).order_by(
-            "last_accessed"
-        )
-        for image in candidates:
+        leased = timezone.now() - timedelta(seconds=grace_seconds())
+        ready = SquashedImage.objects.filter(state=SquashedImage.State.READY)
+        skipped = ready.filter(last_accessed__gte=leased).count()
+        for image in ready.filter(last_accessed__lt=leased).order_by("last_accessed"):
             if total <= budget:
                 break
-            size = _size(cache.cache_dir() / image.file_name)
             if _try_delete(image):
                 evicted += 1
-                freed += size
-                total -= size
+                freed += image.size or 0
+                total -= image.size or 0
             else:
                 skipped += 1
     result = {
@@ -131,10 +132,3 @@ def collect(max_bytes: int | None = None) -> dict:
     }
     log.info("squash cache gc: %s", result)
     return result
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0

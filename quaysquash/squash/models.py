@@ -26,12 +26,14 @@ class SquashedImage(models.Model):
 
     The UNIQUE constraint on the key is what makes builds single-flight: exactly one request
     manages to insert the row (or to move a failed/stale row to a new ``attempt``), and only that
-    request enqueues the Celery task. Everybody else follows the file the worker writes.
+    request enqueues the Celery task. Everybody else, on any web server, follows the segments the
+    worker commits into the shared storage.
 
     Life of a row: ``building`` (queued: ``task_id`` empty; claimed: ``task_id`` set, then
-    ``size`` and ``partial_name`` once planned, ``bytes_written`` and ``heartbeat`` refreshed while
-    writing) → ``ready`` (``file_name`` complete, ``sha256`` known) or ``failed`` (``error``,
-    ``failure``, ``retry_after``: until then requests get the error instead of a new build).
+    ``size`` and ``partial_name`` once planned, ``bytes_written`` (committed bytes),
+    ``segment_ends`` and ``heartbeat`` refreshed while writing) → ``ready`` (``file_name``
+    complete, ``sha256`` known) or ``failed`` (``error``, ``failure``, ``retry_after``: until
+    then requests get the error instead of a new build).
     """
 
     class State(models.TextChoices):
@@ -82,8 +84,17 @@ class SquashedImage(models.Model):
     # again before ``retry_after`` (null: at once).
     failure = models.CharField(max_length=10, choices=Failure.choices, blank=True)
     retry_after = models.DateTimeField(null=True, blank=True)
-    partial_name = models.CharField(max_length=255, blank=True)
-    file_name = models.CharField(max_length=255, blank=True)
+    partial_name = models.CharField(
+        max_length=255, blank=True, help_text="Storage prefix of the build's segments."
+    )
+    segment_ends = models.TextField(
+        blank=True,
+        help_text="End offsets of the committed segments (comma-separated), as of the last "
+        "heartbeat; followers read the live list from Redis.",
+    )
+    file_name = models.CharField(
+        max_length=255, blank=True, help_text="Storage name of the finished squash."
+    )
 
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(default=timezone.now)

@@ -32,7 +32,7 @@ def on_tag_pushed(sender, tag, **kwargs) -> None:
             from .tasks import index_layer
 
             for digest in _layer_digests(tag.manifest):
-                if not cache.index_path(digest).is_file():
+                if not cache.index_exists(digest):
                     # Sent after the tag's commit already; with the broker down the first
                     # failure ends the loop, so a push never waits once per layer.
                     index_layer.delay(digest)

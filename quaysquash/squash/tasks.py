@@ -13,8 +13,9 @@ def build_squash(self, squashed_image_id: int) -> str:
     """Build the squash of one cache row.
 
     Guarantees: at most one live build per row (the worker claims the row; a duplicate task
-    backs off), the final file exists only complete and fsynced with the row ``ready`` and its
-    sha256, a failure leaves the row ``failed`` with a user-facing reason and no partial file.
+    backs off), committed segments in the shared storage are complete and never rewritten, the
+    finished object exists only complete, before the row is ``ready`` with its sha256; a
+    failure leaves the row ``failed`` with a user-facing reason and no segments.
     Late acknowledgement re-queues the task if the worker dies; the redelivered message (same
     task id) takes the build over.
     """
@@ -25,8 +26,9 @@ def build_squash(self, squashed_image_id: int) -> str:
 def index_layer(digest: str) -> str:
     """Index one layer blob (the engine's ``LayerIndex``) unless it already is.
 
-    Guarantees: the index file appears atomically and is shared by every image using the
-    layer; a corrupt blob raises the engine's error (the task fails, nothing is stored).
+    Guarantees: the index appears atomically in the shared storage and serves every image
+    using the layer on every host; a corrupt blob raises the engine's error (the task fails,
+    nothing is stored).
     """
     builder.load_or_index(digest)
     return digest
@@ -37,6 +39,7 @@ def evict_cache() -> dict:
     """Periodic janitor: fail builds whose worker died, delete orphans, then evict least
     recently used squashes until the cache fits ``QS_SQUASH_CACHE_MAX_BYTES``.
 
-    Guarantees: never deletes a squash that is being read or built.
+    Guarantees: never deletes a squash that is being built, nor one read within
+    ``QS_SQUASH_EVICT_GRACE_SECONDS`` (its lease); safe to run on any host.
     """
     return eviction.collect()

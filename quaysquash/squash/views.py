@@ -30,13 +30,33 @@ def _target(request, repository: str, tag: str | None, digest: str | None) -> Ta
 
 def _prepare(request, repository: str, tag: str | None, digest: str | None):
     target = _target(request, repository, tag, digest)
-    image, _started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
-    if (
-        image.state == SquashedImage.State.READY
-        and (timezone.now() - image.last_accessed).total_seconds() > TOUCH_EVERY_SECONDS
-    ):
-        SquashedImage.objects.filter(pk=image.pk).update(last_accessed=timezone.now())
+    for _ in range(3):
+        image, _started = cache.ensure_build(target.key, target.image_manifest, target.repo_tag)
+        if not _lease_lost(image):
+            break
     return target, image
+
+
+def _lease_lost(image: SquashedImage) -> bool:
+    """Renew a ready squash's lease (``last_accessed``); True if eviction took it meanwhile.
+
+    Eviction only takes rows whose lease is older than its grace period (well above
+    TOUCH_EVERY_SECONDS) with a DELETE conditional on the lease it saw, and this UPDATE only
+    succeeds on a row still there: the database orders the two, so a pull either renewed in
+    time (and the squash stays) or finds the row gone (and rebuilds), on any host.
+    """
+    if image.state != SquashedImage.State.READY:
+        return False
+    if (timezone.now() - image.last_accessed).total_seconds() <= TOUCH_EVERY_SECONDS:
+        return False
+    now = timezone.now()
+    renewed = SquashedImage.objects.filter(
+        pk=image.pk, state=SquashedImage.State.READY, last_accessed=image.last_accessed
+    ).update(last_accessed=now)
+    if renewed:
+        image.last_accessed = now
+        return False
+    return not SquashedImage.objects.filter(pk=image.pk, state=SquashedImage.State.READY).exists()
 
 
 async def pull(
@@ -72,17 +92,18 @@ def _head(request, repository: str, tag: str | None, digest: str | None) -> Http
 
 
 async def _deliver(request, target: Target, image: SquashedImage, started: float):
-    # A few rounds at most: a build finishing (partial renamed) or an evicted file (rebuild)
+    # A few rounds at most: a build finishing (segments gone) or a vanished object (rebuild)
     # between our lookup and our open sends us around again.
     for _ in range(5):
         if image.state == SquashedImage.State.READY:
-            url = await delivery.bucket_redirect(request, target, image)
             try:
-                return delivery.serve_cached(request, target, image, started, url)
-            except FileNotFoundError:
-                image, _ = await sync_to_async(cache.ensure_build)(
-                    target.key, target.image_manifest, target.repo_tag
+                return await sync_to_async(delivery.serve_cached, thread_sensitive=False)(
+                    request, target, image, started
                 )
+            except FileNotFoundError:
+                # The row says ready but the object is gone (deleted by hand, or a bucket
+                # restored without it): rebuild, exactly once across all hosts.
+                await sync_to_async(cache.restart)(image)
                 continue
         image = await delivery.wait_for_plan(image)
         if image.state == SquashedImage.State.READY:
@@ -105,8 +126,6 @@ def state_of(image: SquashedImage | None) -> dict:
     state, error = image.state, image.error
     if image.is_stale:
         state, error = "failed", "the build worker stopped responding; the next pull retries"
-    elif state == SquashedImage.State.READY and not (cache.cache_dir() / image.file_name).is_file():
-        state = "missing"
     return {
         "state": state,
         "bytes_written": image.size if state == "ready" else image.bytes_written,

@@ -58,6 +58,7 @@ class World:
 @pytest.fixture(autouse=True)
 def blob_storage(settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
+    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
     # Real password hashing costs half a second per Basic-authenticated request.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Remembered authorization decisions name repositories of the previous test's database.

@@ -1,4 +1,4 @@
-"""The registry's ASGI handler: upload bodies go straight to disk, hashed once, never copied."""
+"""The registry's ASGI handler: upload bodies are staged as they arrive, hashed once, never copied."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from asgiref.testing import ApplicationCommunicator
 
 from quaysquash.registry.asgi import RegistryASGIHandler
 from quaysquash.registry.storage import get_storage
+from quaysquash.storage import blob_key
+from quaysquash.storage import get_storage as get_driver
 
 from .conftest import digest_of
 
@@ -58,7 +60,14 @@ def call(method: str, url: str, auth: str, chunks: list[bytes], disconnect: bool
 
 
 def leftovers() -> list[str]:
-    return sorted(p.name for p in get_storage().uploads_dir.iterdir())
+    """Upload objects in the storage and staged bodies on this host."""
+    driver = get_driver()
+    staged = [p.name for p in driver.staging_dir().iterdir()]
+    return sorted([info.key for info in driver.list("uploads/")] + staged)
+
+
+def stored(digest: str) -> bytes:
+    return get_driver().read_bytes(blob_key(digest))
 
 
 @pytest.fixture
@@ -73,21 +82,22 @@ def test_it_stores_a_monolithic_upload_without_copying_it(admin_auth):
     )
     assert status == 201
     assert headers["docker-content-digest"] == digest
-    assert get_storage().blob_path(digest).read_bytes() == DATA
+    assert stored(digest) == DATA
     assert leftovers() == []
 
 
-def test_it_adopts_a_first_chunk_as_the_session_and_finishes_it(admin_auth):
+def test_it_commits_staged_chunks_and_finishes_the_session(admin_auth):
     status, headers = call("POST", "/v2/acme/private/blobs/uploads/", admin_auth, [])
     assert status == 202
     location = headers["location"]
     status, headers = call("PATCH", location, admin_auth, CHUNKS[:10])
     assert status == 202
-    status, headers = call("PATCH", location, admin_auth, CHUNKS[10:])  # appended, copied
+    assert len(get_driver().list("uploads/").__next__().key) > 0  # a chunk object
+    status, headers = call("PATCH", location, admin_auth, CHUNKS[10:])
     assert headers["range"] == f"0-{len(DATA) - 1}"
     status, headers = call("PUT", f"{location}?digest={digest_of(DATA)}", admin_auth, [])
     assert status == 201
-    assert get_storage().blob_path(digest_of(DATA)).read_bytes() == DATA
+    assert stored(digest_of(DATA)) == DATA
     assert leftovers() == []
 
 
@@ -131,3 +141,13 @@ def test_it_never_holds_a_large_body_in_memory(admin_auth):
     assert status == 201
     assert get_storage().size(digest) == count * len(chunk)
     assert peak < 16 * 1024 * 1024, f"peak {peak} bytes for a 64 MiB upload"
+
+
+def test_it_hashes_a_body_announced_as_sha512_with_sha512(admin_auth):
+    import hashlib
+
+    digest = "sha512:" + hashlib.sha512(DATA).hexdigest()
+    from quaysquash.registry.asgi import _announced_digest
+
+    assert _announced_digest({"query_string": f"digest={digest}".encode()}) == digest
+    assert _announced_digest({"query_string": b"digest=sha512:short"}) is None

@@ -13,11 +13,20 @@ from quaysquash.registry import uploads
 from quaysquash.registry.models import Blob, Upload
 from quaysquash.registry.storage import get_storage
 from quaysquash.registry.tasks import cleanup_stale_uploads
+from quaysquash.storage import blob_key
+from quaysquash.storage import get_storage as get_driver
 
 from .conftest import digest_of, error_codes
 from .test_blobs import body
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)  # more than one read chunk
+
+
+def upload_objects() -> list[str]:
+    """What upload sessions keep: objects in the storage, staged bodies on this host."""
+    driver = get_driver()
+    staged = [p.name for p in driver.staging_dir().iterdir()]
+    return [info.key for info in driver.list("uploads/")] + staged
 
 
 def start(registry, repo: str = "acme/private"):
@@ -34,7 +43,7 @@ def test_it_accepts_a_monolithic_upload_in_the_post(registry):
     assert response.status_code == 201
     assert response["Location"] == f"/v2/acme/private/blobs/{digest}"
     assert response["Docker-Content-Digest"] == digest
-    assert get_storage().blob_path(digest).read_bytes() == DATA
+    assert get_driver().read_bytes(blob_key(digest)) == DATA
 
 
 def test_it_accepts_a_session_finished_by_a_single_put(registry):
@@ -110,10 +119,10 @@ def test_it_refuses_a_wrong_digest_and_leaves_nothing_visible(registry):
     assert not get_storage().exists(wrong)
     assert not get_storage().exists(digest_of(DATA))
     assert not Blob.objects.exists()
-    assert list(get_storage().uploads_dir.iterdir()) == []
+    assert upload_objects() == []
     monolithic = registry.request("POST", f"/v2/acme/private/blobs/uploads/?digest={wrong}", DATA)
     assert error_codes(monolithic) == ["DIGEST_INVALID"]
-    assert list(get_storage().uploads_dir.iterdir()) == []
+    assert upload_objects() == []
 
 
 def test_it_requires_a_valid_digest_to_finish(registry):
@@ -131,7 +140,7 @@ def test_it_cancels_an_upload(registry):
     response = registry.request("GET", location)
     assert response.status_code == 404
     assert error_codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
-    assert list(get_storage().uploads_dir.iterdir()) == []
+    assert upload_objects() == []
 
 
 def test_it_answers_blob_upload_unknown_for_other_sessions(registry):
@@ -154,15 +163,20 @@ def test_it_cleans_up_stale_sessions_and_orphaned_files(registry):
     Upload.objects.filter(pk=stale.rsplit("/", 1)[1]).update(
         updated=timezone.now() - datetime.timedelta(days=2)
     )
-    orphan = get_storage().uploads_dir / "ingest-orphan"
+    driver = get_driver()
+    orphan = driver.staging_dir() / "ingest-orphan"  # an interrupted monolithic upload
     orphan.write_bytes(b"interrupted monolithic upload")
+    # A chunk of a session whose row is gone (deleted on another host mid-request).
+    stray = f"uploads/{'0' * 8}-0000-0000-0000-{'0' * 12}/x"
+    driver.write(stray, [b"stray chunk"])
     old = time.time() - 3 * 86400
-    os.utime(orphan, (old, old))
+    for path in (orphan, driver.local_path(stray)):
+        os.utime(path, (old, old))
     removed = cleanup_stale_uploads(max_age=datetime.timedelta(days=1))
-    assert removed == {"sessions": 1, "files": 1}
+    assert removed == {"sessions": 1, "files": 1, "tmp_removed": 1}
     assert registry.request("GET", stale).status_code == 404
     assert registry.request("GET", fresh).status_code == 204
-    assert not orphan.exists()
+    assert not orphan.exists() and driver.stat(stray) is None
 
 
 def test_it_exempts_every_registry_endpoint_from_csrf_checks(world):
@@ -179,13 +193,15 @@ def test_it_exempts_every_registry_endpoint_from_csrf_checks(world):
     assert strict.request("DELETE", "/v2/acme/private/manifests/csrf").status_code == 202
 
 
-def test_it_publishes_a_chunked_upload_to_s3_and_keeps_the_session_local(
+def test_it_keeps_a_chunked_upload_session_in_the_bucket_and_publishes_it(
     registry, s3_bucket, s3_server
 ):
     location = start(registry)
-    assert list(get_storage().uploads_dir.iterdir()) != []  # the session grows on local disk
     for part in (DATA[:1000], DATA[1000:]):
         assert registry.request("PATCH", location, part).status_code == 202
+    listed = s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="reg/uploads/")
+    assert listed["KeyCount"] == 2  # one object per chunk: any web server can go on
+    assert list(get_driver().staging_dir().iterdir()) == []
     done = registry.request("PUT", f"{location}?digest={digest_of(DATA)}")
     assert done.status_code == 201
     hexpart = digest_of(DATA).split(":")[1]
@@ -193,7 +209,7 @@ def test_it_publishes_a_chunked_upload_to_s3_and_keeps_the_session_local(
         Bucket=s3_bucket, Key=f"reg/blobs/sha256/{hexpart[:2]}/{hexpart}"
     )
     assert head["ContentLength"] == len(DATA)
-    assert list(get_storage().uploads_dir.iterdir()) == []
+    assert upload_objects() == []
 
 
 def test_it_publishes_nothing_to_s3_when_the_digest_is_wrong(registry, s3_bucket, s3_server):
@@ -233,7 +249,7 @@ def test_it_refuses_a_closing_put_whose_range_is_out_of_order_and_keeps_the_sess
         HTTP_CONTENT_RANGE=f"1000-{len(DATA) - 1}",
     )
     assert done.status_code == 201
-    assert get_storage().blob_path(digest).read_bytes() == DATA
+    assert _stored(digest) == DATA
 
 
 def test_it_keeps_the_session_after_an_out_of_order_patch(registry):
@@ -285,8 +301,13 @@ def test_it_enforces_chunk_order_over_the_live_server(live_org):
     from tests.support.services import wait_for
 
     # The server deletes an unclaimed body just after it has answered.
-    uploads_dir = live_org.stack.storage_root / "uploads"
-    wait_for(lambda: not list(uploads_dir.glob("body-*")), timeout=10, what="bodies deleted")
+    staging = live_org.stack.storage_root / "tmp"
+    wait_for(lambda: not list(staging.glob("body-*")), timeout=10, what="bodies deleted")
+
+
+def _stored(digest: str) -> bytes:
+    with get_storage().open(digest) as fh:
+        return fh.read()
 
 
 def pull_token(client, who, repo: str) -> dict[str, str]:
@@ -352,7 +373,7 @@ def test_it_accepts_sha512_uploads_in_one_put_and_in_chunks(registry):
     chunked = registry.request("PUT", f"{location}?digest={sha512_of(other)}")
     assert chunked.status_code == 201
     assert chunked["Docker-Content-Digest"] == sha512_of(other)
-    assert get_storage().blob_path(sha512_of(other)).read_bytes() == other
+    assert _stored(sha512_of(other)) == other
     location = start(registry)
     registry.request("PATCH", location, other)
     wrong = registry.request("PUT", f"{location}?digest={sha512_of(b'not it')}")
@@ -373,3 +394,49 @@ def test_it_accepts_sha512_uploads_over_the_live_server(live_org):
     assert done.status_code == 201 and done.headers["Docker-Content-Digest"] == digest
     got = requests.get(live_org.url(f"/v2/{repo}/blobs/{digest}"), auth=auth, timeout=30)
     assert got.content == DATA and got.headers["Docker-Content-Digest"] == digest
+
+
+def test_it_finishes_a_session_whose_chunks_arrived_at_other_hosts(registry):
+    # Another web server took the earlier chunks: this process holds no running hash, so the
+    # chunks are read back from the storage and hashed at the PUT.
+    location = start(registry)
+    third = len(DATA) // 3
+    for begin, end in ((0, third), (third, 2 * third), (2 * third, len(DATA))):
+        uploads._states.clear()
+        response = registry.request(
+            "PATCH", location, DATA[begin:end], HTTP_CONTENT_RANGE=f"{begin}-{end - 1}"
+        )
+        assert response.status_code == 202
+    uploads._states.clear()
+    done = registry.request("PUT", f"{location}?digest={digest_of(DATA)}")
+    assert done.status_code == 201
+    assert get_driver().read_bytes(blob_key(digest_of(DATA))) == DATA
+    assert upload_objects() == []
+
+
+def test_it_refuses_an_out_of_order_chunk_with_416_and_keeps_the_session(registry):
+    location = start(registry)
+    assert registry.request("PATCH", location, DATA[:100]).status_code == 202
+    skipped = registry.request("PATCH", location, DATA[200:300], HTTP_CONTENT_RANGE="200-299")
+    assert skipped.status_code == 416
+    assert skipped["Range"] == "0-99"
+    resumed = registry.request(
+        "PATCH", location, DATA[100:], HTTP_CONTENT_RANGE=f"100-{len(DATA) - 1}"
+    )
+    assert resumed.status_code == 202
+    done = registry.request("PUT", f"{location}?digest={digest_of(DATA)}")
+    assert done.status_code == 201
+
+
+def test_it_ignores_the_chunk_of_a_request_that_lost_a_race(registry):
+    location = start(registry)
+    upload_id = location.rsplit("/", 1)[1]
+    assert registry.request("PATCH", location, DATA[:100]).status_code == 202
+    # A retry of the same chunk on another host committed its object, but its row update lost.
+    digest = digest_of(DATA[:50])
+    get_driver().write(uploads.chunk_key(upload_id, 0, 50, digest), [DATA[:50]])
+    assert registry.request("PATCH", location, DATA[100:]).status_code == 202
+    uploads._states.clear()
+    done = registry.request("PUT", f"{location}?digest={digest_of(DATA)}")
+    assert done.status_code == 201
+    assert get_driver().read_bytes(blob_key(digest_of(DATA))) == DATA

@@ -71,24 +71,42 @@ def test_it_auto_primes_a_pushed_tag_when_the_repository_opted_in(site):
     site.wait_state("acme/auto", "v2", "ready", timeout=60)
 
 
+def backdate_all(site, days: int = 1) -> None:
+    """Every squash last read ``days`` ago: beyond eviction's grace period."""
+    site.stack.python(
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from quaysquash.squash.models import SquashedImage\n"
+        f"SquashedImage.objects.update(last_accessed=timezone.now() - timedelta(days={days}))"
+    )
+
+
 def test_it_evicts_to_the_budget_but_never_a_squash_being_read(site):
     site.import_image(DEBIAN_APP, "acme/evict:v1")
     site.stack.grant(site.robot, "acme/evict", "read")
     site.stack.manage("prime", "acme/evict:v1", "--wait")
+    site.stack.manage("prime", "acme/tiny:v1", "--format", "rootfs", "--wait")
+    backdate_all(site)
+    # The pull renews the squash's lease; eviction (on any host) then leaves it alone.
     reading = requests.get(site.squash_url("acme/evict", "v1"), auth=site.auth, stream=True)
     try:
         assert reading.status_code == 200
-        next(reading.iter_content(1 << 16))
+        size = int(reading.headers["Content-Length"])
+        received = len(next(reading.iter_content(1 << 16)))
         result = json.loads(site.stack.manage("gc", "--max-bytes", "0").stdout)
-        assert result["in_use_skipped"] >= 1
+        assert result["in_use_skipped"] >= 1 and result["evicted"] >= 1
         assert site.squash_rows("acme/evict")[0]["state"] == "ready"
         states = requests.get(site.state_url("acme/tiny", "v1", format="rootfs"), auth=site.auth)
         assert states.json()["state"] == "missing"  # not being read: evicted
+        received += sum(len(chunk) for chunk in reading.iter_content(1 << 20))
+        assert received == size
     finally:
         reading.close()
+    backdate_all(site)
     result = json.loads(site.stack.manage("gc", "--max-bytes", "0").stdout)
     assert site.squash_rows("acme/evict") == []
     assert result["total_bytes"] == 0
+    assert not list((site.stack.cache_dir / "blobs").glob("*"))  # the objects went too
     # Evicted means rebuilt on the next pull, not broken.
     again = requests.get(site.squash_url("acme/evict", "v1"), auth=site.auth)
     assert again.status_code == 200 and len(again.content) > 0
@@ -97,7 +115,12 @@ def test_it_evicts_to_the_budget_but_never_a_squash_being_read(site):
 def test_it_indexes_the_layers_of_a_pushed_tag_before_any_pull(site):
     layout = make_layout(site.workdir / "indexed", [{"unique.bin": os.urandom(4096)}])
     skopeo_push(site, layout, "acme/indexed:v1")
-    index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
+    index = (
+        site.stack.storage_root
+        / "indexes"
+        / "sha256"
+        / (layer_digests(layout)[0].split(":")[1] + ".idx")
+    )
     wait_for(index.is_file, timeout=60, what=f"{index} to be written")
 
 

@@ -1,5 +1,5 @@
-"""How failed builds are remembered (build.failure_fields, cache.may_retry, cache.ensure_build)
-and the build's own bounds (build.engine_limits, build.check_free_space), on the pytest-django
+"""How failed builds are remembered (bounds.failure_fields, cache.may_retry, cache.ensure_build)
+and the build's own bounds (bounds.engine_limits, bounds.check_free_space), on the pytest-django
 database with a real storage directory and the real engine; no servers."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from django.utils import timezone
 from quaysquash.accounts.models import Namespace
 from quaysquash.registry.importer import import_image
 from quaysquash.registry.storage import get_storage
-from quaysquash.squash import build, cache
+from quaysquash.squash import bounds, build, cache
 from quaysquash.squash.models import SquashedImage
+from quaysquash.storage import get_storage as get_driver
 
 from .images import layer_digests, make_layout
 
@@ -21,7 +22,7 @@ from .images import layer_digests, make_layout
 @pytest.fixture
 def tiny(db, settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_SQUASH_CACHE_DIR = tmp_path / "cache"
+    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
     build._INDEXES.clear()
     Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
     layout = make_layout(tmp_path / "layout", [{"a.txt": b"a\n"}, {"b.txt": b"b\n"}])
@@ -42,7 +43,7 @@ def _failed_build(tag) -> SquashedImage:
 def test_it_passes_the_limit_settings_to_the_engine(settings):
     settings.QS_SQUASH_MAX_HEADER_BYTES = 4096
     settings.QS_SQUASH_MAX_INFLATION_RATIO = 7
-    limits = build.engine_limits()
+    limits = bounds.engine_limits()
     assert (limits.max_header_bytes, limits.max_inflation_ratio) == (4096, 7)
     assert limits.max_output_bytes == settings.QS_SQUASH_MAX_OUTPUT_BYTES
 
@@ -56,7 +57,7 @@ def test_it_remembers_a_content_failure_instead_of_rebuilding(
     assert image.failure == "content" and "max_output_bytes=1000" in image.error
     remembered = image.retry_after - timezone.now()
     assert timedelta(hours=23) < remembered <= timedelta(hours=24)
-    assert list((cache.cache_dir() / "partial").iterdir()) == []
+    assert list(get_driver().list("squash/partial/")) == []
     with django_capture_on_commit_callbacks() as callbacks:
         again, started = cache.ensure_build(_key(tag), tag.manifest, None)
     assert (again.pk, again.state, started, again.attempt) == (image.pk, "failed", False, 1)
@@ -72,11 +73,12 @@ def test_it_remembers_a_content_failure_instead_of_rebuilding(
 def test_it_backs_off_a_transient_failure_and_retries_it(tiny, settings):
     tag, layout = tiny
     settings.QS_SQUASH_RETRY_BASE_SECONDS = 30
-    blob = get_storage().blob_path(layer_digests(layout)[0])
+    digest = layer_digests(layout)[0]
+    blob = settings.QS_STORAGE_ROOT / get_storage().key(digest)
     saved = blob.read_bytes()
     blob.unlink()  # storage trouble, not the image's fault
     image = _failed_build(tag)
-    assert image.failure == "transient" and "could not be read" in image.error
+    assert image.failure == "transient" and "missing from storage" in image.error
     assert timedelta(seconds=25) < image.retry_after - timezone.now() <= timedelta(seconds=30)
     assert cache.ensure_build(_key(tag), tag.manifest, None)[1] is False  # backing off
     blob.write_bytes(saved)
@@ -85,21 +87,21 @@ def test_it_backs_off_a_transient_failure_and_retries_it(tiny, settings):
     assert started
     assert build.build(again.pk, "task-2") == "ready"
     # The wait doubles with every attempt, up to the maximum.
-    fields = build.failure_fields(OSError("down"), 3)
+    fields = bounds.failure_fields(OSError("down"), 3)
     assert fields["failure"] == "transient"
     assert timedelta(seconds=115) < fields["retry_after"] - timezone.now() <= timedelta(seconds=120)
-    capped = build.failure_fields(OSError("down"), 60)["retry_after"] - timezone.now()
+    capped = bounds.failure_fields(OSError("down"), 60)["retry_after"] - timezone.now()
     assert capped <= timedelta(seconds=settings.QS_SQUASH_RETRY_MAX_SECONDS)
 
 
 def test_it_refuses_a_build_the_cache_disk_cannot_hold_before_its_first_byte(tiny, settings):
     tag, _ = tiny
     settings.QS_SQUASH_MIN_FREE_BYTES = 1 << 62
-    with pytest.raises(build.InsufficientSpaceError, match="not enough free space"):
-        build.check_free_space(1)
+    with pytest.raises(bounds.InsufficientSpaceError, match="not enough free space"):
+        bounds.check_free_space(1)
     image = _failed_build(tag)
     assert image.failure == "transient" and "not enough free space" in image.error
     assert image.size is None  # no size announced: no follower sent headers
-    assert list((cache.cache_dir() / "partial").iterdir()) == []
+    assert list(get_driver().list("squash/partial/")) == []
     settings.QS_SQUASH_MIN_FREE_BYTES = 0
-    build.check_free_space(1024)
+    bounds.check_free_space(1024)

@@ -166,19 +166,31 @@ class Stack:
         extra_env: Mapping[str, str] | None = None,
         beat: bool = True,
         concurrency: int = 2,
+        peer: Stack | None = None,
+        web: bool = True,
+        worker: bool = True,
     ) -> None:
+        """``peer``: another host of the same installation. This stack then has its own var
+        dir, scratch and processes but uses the peer's database, Redis and (unless
+        ``extra_env`` points at a bucket) storage directory. ``web``/``worker``: which
+        processes this host runs."""
         self.workdir = Path(workdir)
         self.var_dir = self.workdir / "var"
-        self.storage_root = self.var_dir / "storage"
-        self.cache_dir = self.var_dir / "squash-cache"
+        self.peer = peer
+        self.storage_root = peer.storage_root if peer else self.var_dir / "storage"
+        # Finished squashes of the local driver (``<storage>/squash/blobs/``); per-host scratch.
+        self.cache_dir = self.storage_root / "squash"
+        self.scratch_dir = self.var_dir / "scratch"
+        self.run_web = web
+        self.run_worker = worker
         self.log_dir = self.workdir / "logs"
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
         self.beat = beat
         self.concurrency = concurrency
-        self.database = StackDatabase(self.workdir, outer_database_url)
-        self.redis = RedisServer(self.workdir / "redis")
+        self.database = peer.database if peer else StackDatabase(self.workdir, outer_database_url)
+        self.redis = peer.redis if peer else RedisServer(self.workdir / "redis")
         self.web: Child | None = None
         self.worker: Child | None = None
         self._worker_starts = 0
@@ -194,7 +206,7 @@ class Stack:
                 "CELERY_TASK_ALWAYS_EAGER": "false",
                 "QS_VAR_DIR": str(self.var_dir),
                 "QS_STORAGE_ROOT": str(self.storage_root),
-                "QS_SQUASH_CACHE_DIR": str(self.cache_dir),
+                "QS_SCRATCH_DIR": str(self.scratch_dir),
                 "QS_SERVER_HOSTNAME": self.host,
                 "QS_PREFERRED_URL_SCHEME": "http",
             }
@@ -229,29 +241,43 @@ class Stack:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 120) -> Stack:
-        for path in (self.var_dir, self.storage_root, self.cache_dir, self.log_dir):
+        for path in (self.var_dir, self.storage_root, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
         # WhiteNoise warns on every process start when STATIC_ROOT is missing.
         (self.var_dir / "static").mkdir(exist_ok=True)
-        self.database.create()
+        if self.peer is None:
+            self.database.create()
+        else:
+            # One installation shares its secrets (real deployments set them in the
+            # environment): sessions, bearer tokens and encrypted robot tokens work on any host.
+            for name, file in (
+                ("SECRET_KEY", "secret_key"),
+                ("QS_TOKEN_ENCRYPTION_KEY", "token_key"),
+            ):
+                self.env.setdefault(name, (self.peer.var_dir / file).read_text().strip())
         try:
-            self.redis.start()
-            self.manage("migrate", "--noinput", timeout=timeout)
-            self.web = Child(
-                "web",
-                processes.web_command(port=self.port, log_level="info", access_log=True),
-                env=self.env,
-                cwd=REPO_ROOT,
-                log=self.web_log,
-            ).start()
-            self.start_worker(wait=False)
-            processes.wait_until(
-                lambda: processes.http_ok(self.url + processes.HEALTH_PATH),
-                timeout=timeout,
-                alive=[self.web],
-                what=f"the web server on {self.url}",
-            )
-            self.wait_worker(timeout)
+            if self.peer is None:
+                self.redis.start()
+                self.manage("migrate", "--noinput", timeout=timeout)
+            if self.run_web:
+                self.web = Child(
+                    "web",
+                    processes.web_command(port=self.port, log_level="info", access_log=True),
+                    env=self.env,
+                    cwd=REPO_ROOT,
+                    log=self.web_log,
+                ).start()
+            if self.run_worker:
+                self.start_worker(wait=False)
+            if self.web is not None:
+                processes.wait_until(
+                    lambda: processes.http_ok(self.url + processes.HEALTH_PATH),
+                    timeout=timeout,
+                    alive=[self.web],
+                    what=f"the web server on {self.url}",
+                )
+            if self.worker is not None:
+                self.wait_worker(timeout)
         except Exception as exc:
             logs = self.log_tails()
             self.stop()
@@ -271,6 +297,8 @@ class Stack:
         if self._celery is not None:
             self._celery.close()
             self._celery = None
+        if self.peer is not None:
+            return  # the peer owns the database and Redis
         self.redis.stop()
         try:
             self.database.drop()

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import AsyncIterator, Iterator
-
-from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .. import digests, errors
 from ..access import challenge
-from ..storage import CHUNK, DigestMismatch
+from ..storage import DigestMismatch
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -86,75 +81,3 @@ def check_digest(digest: str | None) -> str:
     if not digests.is_valid(digest):
         raise errors.DigestInvalid(f"invalid or unsupported digest {digest!r}")
     return digest
-
-
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """``(start, end)`` inclusive for a single-range ``Range`` header; ``None`` to send all."""
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        raise errors.RangeInvalid(headers={"Content-Range": f"bytes */{size}"})
-    first, last = match.groups()
-    if not first:
-        length = int(last)
-        if length == 0:
-            raise errors.RangeInvalid(headers={"Content-Range": f"bytes */{size}"})
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or start > end:
-        raise errors.RangeInvalid(headers={"Content-Range": f"bytes */{size}"})
-    return start, end
-
-
-def _is_local_file(fh) -> bool:
-    try:
-        fh.fileno()
-        return True
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def file_response(
-    request: HttpRequest, fh, start: int, length: int, status: int, headers: dict[str, str]
-) -> HttpResponse:
-    """Stream ``length`` bytes of an open file from ``start``, never holding it in memory.
-
-    Under ASGI the iterator must be asynchronous: Django buffers a synchronous one whole.
-    """
-    fh.seek(start)
-
-    def sync_chunks() -> Iterator[bytes]:
-        remaining = length
-        try:
-            while remaining > 0:
-                chunk = fh.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            fh.close()
-
-    async def async_chunks() -> AsyncIterator[bytes]:
-        if _is_local_file(fh):
-            # Local disk reads of 1 MiB from the page cache are short enough to do in the loop.
-            for chunk in sync_chunks():
-                yield chunk
-            return
-        # Network reads (S3 storage without redirects) would stall every request on the loop.
-        chunks = sync_chunks()
-        try:
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                yield chunk
-        finally:
-            chunks.close()  # a client that went away must not leave the GET open
-
-    content = async_chunks() if isinstance(request, ASGIRequest) else sync_chunks()
-    response = StreamingHttpResponse(content, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    response["Content-Length"] = str(length)
-    return response

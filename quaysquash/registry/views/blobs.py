@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from quaysquash.core import serving
+from quaysquash.storage import blob_key
+from quaysquash.storage import get_storage as get_driver
+
 from .. import errors
 from ..access import DELETE, PULL, authorize
 from ..models import Blob, RepositoryBlob
-from ..storage import get_storage
-from .base import RegistryView, check_digest, empty_response, file_response, parse_range
+from .base import RegistryView, check_digest, empty_response
 
 
-def repository_blob(repository, digest: str) -> Blob:
-    # Only blobs linked to this repository are served: storage is shared, visibility is not.
+def repository_blob(repository, digest: str) -> tuple[Blob, int]:
+    """The blob and its stored size, if linked to this repository (storage is shared,
+    visibility is not) and present in storage."""
     blob = Blob.objects.filter(digest=digest, repository_links__repository=repository).first()
-    if blob is None or not get_storage().exists(digest):
+    info = get_driver().stat(blob_key(digest)) if blob is not None else None
+    if blob is None or info is None:
         raise errors.BlobUnknown(detail={"digest": digest})
-    return blob
+    return blob, info.size
 
 
 class BlobView(RegistryView):
@@ -29,42 +34,21 @@ class BlobView(RegistryView):
     def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
         repository = authorize(request, name, PULL)
         check_digest(digest)
-        blob = repository_blob(repository, digest)
-        storage = get_storage()
-        if body and storage.redirects:
-            # S3: the client fetches the bytes from the bucket (distribution and Quay do the
-            # same); Range headers go along with the redirect, S3 honours them.
-            return empty_response(
-                307, {"Location": storage.presigned_url(digest), "Docker-Content-Digest": digest}
-            )
+        blob, size = repository_blob(repository, digest)
+        stored = serving.Stored(
+            key=blob_key(digest),
+            size=size,
+            etag=f'"{digest}"',
+            content_type=blob.media_type or "application/octet-stream",
+            headers={"Docker-Content-Digest": digest, "Cache-Control": "max-age=31536000"},
+        )
         try:
-            size = storage.size(digest)
+            # On S3 a GET is a redirect to a presigned URL (distribution and Quay do the same).
+            return serving.respond(request, get_driver(), stored, body=body)
+        except serving.RangeNotSatisfiable as exc:
+            raise errors.RangeInvalid(headers=exc.headers) from exc
         except FileNotFoundError as exc:
             raise errors.BlobUnknown(detail={"digest": digest}) from exc
-        headers = {
-            "Docker-Content-Digest": digest,
-            "ETag": f'"{digest}"',
-            "Accept-Ranges": "bytes",
-            "Content-Type": blob.media_type or "application/octet-stream",
-            "Cache-Control": "max-age=31536000",
-        }
-        start, end, status = 0, size - 1, 200
-        range_header = request.META.get("HTTP_RANGE")
-        if range_header and size > 0:
-            start, end = parse_range(range_header, size)
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        length = end - start + 1
-        if not body:
-            # HEAD needs no open file (on S3 that would start a GET of the whole object).
-            response = empty_response(status, headers)
-            response["Content-Length"] = str(length)
-            return response
-        try:
-            fh = storage.open(digest)
-        except FileNotFoundError as exc:
-            raise errors.BlobUnknown(detail={"digest": digest}) from exc
-        return file_response(request, fh, start, length, status, headers)
 
     def delete(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
         repository = authorize(request, name, DELETE)

@@ -2,7 +2,9 @@
 
 Bodies are read from the request stream in 1 MiB chunks (``request.read``), never through
 ``request.body``: a multi-GiB layer never sits in memory, and Django's in-memory upload limit
-(DATA_UPLOAD_MAX_MEMORY_SIZE), which only guards ``request.body``, does not apply.
+(DATA_UPLOAD_MAX_MEMORY_SIZE), which only guards ``request.body``, does not apply. A session
+lives in its row and the storage layer only (:mod:`..uploads`): any web server can take any of
+its requests.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from .. import digests, errors, uploads
 from ..access import PULL, PUSH, authorize, scope_for
-from ..bodies import hashed_body
+from ..bodies import HashedBody, hashed_body
 from ..manifests import link_blob
 from ..models import Blob, Upload
 from ..storage import CHUNK, DigestMismatch, get_storage
@@ -108,7 +110,7 @@ class UploadView(RegistryView):
             upload = Upload.objects.filter(pk=uuid.UUID(upload_id), repository=repository).first()
         except (ValueError, ValidationError):
             upload = None
-        if upload is None or not uploads.session_path(str(upload.pk)).exists():
+        if upload is None:
             raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
         return upload
 
@@ -168,21 +170,36 @@ class UploadView(RegistryView):
                     f"chunk starts at {start}, session holds {upload.offset} bytes",
                     headers=_upload_headers(name, upload),
                 )
-        self._append(request, upload)
+        self._append(request, name, upload)
         if expected_end is not None and upload.offset != expected_end + 1:
             raise errors.BlobUploadInvalid(
                 "chunk length does not match Content-Range",
                 headers=_upload_headers(name, upload),
             )
 
-    def _append(self, request: HttpRequest, upload: Upload) -> None:
-        body = hashed_body(request)
-        if body is not None and upload.offset == 0 and body.size > 0:
-            # The first chunk, already on disk and hashed: it becomes the session file.
-            offset = uploads.adopt(str(upload.pk), body.claim(sync=False), body.size, body.hasher)
-        else:
-            offset = uploads.append(str(upload.pk), _reader(request), upload.offset)
-        if offset != upload.offset:
-            upload.offset = offset
-            upload.updated = timezone.now()
-            Upload.objects.filter(pk=upload.pk).update(offset=offset, updated=upload.updated)
+    def _append(self, request: HttpRequest, name: str, upload: Upload) -> None:
+        body: HashedBody | None = hashed_body(request)
+        if body is None:
+            length = request.META.get("CONTENT_LENGTH") or ""
+            if length == "0" or (not length and "HTTP_TRANSFER_ENCODING" not in request.META):
+                return  # no body (a PUT after the last PATCH): nothing to stage
+            body = uploads.stage(_reader(request))  # the stock handler: stage it ourselves
+        try:
+            if body.size == 0:
+                return
+            _key, offset = uploads.commit_chunk(str(upload.pk), upload.offset, body)
+        finally:
+            body.close()
+        now = timezone.now()
+        # Conditional on the offset we started from: of two requests racing on one session
+        # (on any hosts) exactly one moves it; the other's chunk is an ignored orphan.
+        moved = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
+            offset=offset, updated=now
+        )
+        if not moved:
+            upload.refresh_from_db()
+            raise errors.RangeInvalid(
+                "the session moved on while this chunk arrived",
+                headers=_upload_headers(name, upload),
+            )
+        upload.offset, upload.updated = offset, now

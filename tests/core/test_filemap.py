@@ -1,4 +1,4 @@
-"""The memory-mapped sender of complete squashes (quaysquash.squash.filemap)."""
+"""The memory-mapped sender of complete squashes (quaysquash.core.filemap)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from quaysquash.squash import filemap
+from quaysquash.core import filemap
 
 CHUNK = 1 << 20
 

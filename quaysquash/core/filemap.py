@@ -80,7 +80,7 @@ def _address(buffer: mmap.mmap) -> int:
 class MappedFile:
     """One read-only mapping of an immutable file, sent in chunks of memoryviews.
 
-    The mapping holds its own duplicate of the descriptor (and so any ``flock`` on it) until
+    The mapping holds its own duplicate of the descriptor (so the bytes stay readable) until
     the last memoryview handed out is released, i.e. until the server has sent those bytes.
     """
 

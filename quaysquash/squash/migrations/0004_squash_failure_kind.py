@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('squash', '0002_squashedimage_worker'),
+        ('squash', '0003_squashedimage_segments'),
     ]
 
     operations = [
