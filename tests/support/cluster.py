@@ -78,7 +78,8 @@ class Cluster:
     ``postgres``/``s3`` may be servers the caller already runs (the tests share one per
     session); otherwise the cluster starts and stops its own. ``extra_env`` goes to every
     process (e.g. a throttle for kill tests). Each node's ``env`` is what its process runs with;
-    ``manage(..., node=)`` runs a management command "on" that node's host.
+    ``manage(..., node=)`` runs a management command "on" that node's host. ``one_disk``
+    gives every process the same var dir (one host's layout): a check of the tests themselves.
     """
 
     def __init__(
@@ -91,11 +92,14 @@ class Cluster:
         extra_env: Mapping[str, str] | None = None,
         concurrency: int = 1,
         access_log: bool = True,
+        one_disk: bool = False,
     ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {STORAGES}, not {storage!r}")
         self.workdir = Path(workdir)
         self.storage = storage
+        # All processes on one var dir: the single-host layout, to check a test's own logic.
+        self.one_disk = one_disk
         self.concurrency = concurrency
         self.access_log = access_log
         self._own_postgres = postgres is None
@@ -114,7 +118,8 @@ class Cluster:
         self._celery: Any = None
 
     def _node(self, name: str, kind: str, port: int | None = None) -> Node:
-        return Node(name, kind, self.workdir / name / "var", {}, port)
+        host = "one-host" if self.one_disk else name
+        return Node(name, kind, self.workdir / host / "var", {}, port)
 
     @property
     def nodes(self) -> list[Node]:
