@@ -344,6 +344,14 @@ class Cluster:
             )
         return result
 
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Rows of one query on the fleet's database, straight from this process: milliseconds,
+        where ``python()`` starts Django (seconds) — for tests that must act mid-build."""
+        import psycopg
+
+        with psycopg.connect(self.postgres.url(self.database_name), autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()
+
     def python(self, code: str, node: str = "web-a") -> str:
         return self.manage("shell", "--verbosity", "0", "-c", code, node=node).stdout
 
