@@ -212,6 +212,8 @@ class Cluster:
                 self._wait(web, lambda w=web: processes.http_ok(w.url + processes.HEALTH_PATH))
             for worker in self.workers:
                 self.wait_worker(worker, timeout)
+            # Beat answers no remote control; its log says when its scheduler runs.
+            self._wait(self.beat, lambda: "beat: Starting" in _tail(self.beat.log), timeout)
         except BaseException as exc:
             logs = self.log_tails()
             self.stop()
