@@ -132,7 +132,7 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
         SECTION,
         "",
         f"Command: `.venv/bin/python bench/cluster_delivery.py --runs {args.runs} --storage "
-        f"{args.storage}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Image "
+        f"{args.storage}{' --one-disk' if args.one_disk else ''}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Image "
         f"`{args.image.name}` (squashed docker archive {size / mb:.1f} MB); the cluster of "
         "`scripts/cluster` (2 uvicorn, 2 Celery workers with concurrency 1, 1 beat, each with "
         "its own var dir) against a single-host stack (uvicorn + 1 worker on one var dir), both "
@@ -205,7 +205,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--storage", choices=STORAGES, default="s3")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--one-disk",
+        action="store_true",
+        help="check the benchmark itself: every cluster process on one var dir (not a figure)",
+    )
     args = parser.parse_args()
+    if args.one_disk and args.write_docs:
+        parser.error("--one-disk figures are no cluster figures: not for docs/benchmarks.md")
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-cluster-"))
     postgres = PostgresServer().start()
@@ -218,7 +225,12 @@ def main() -> None:
             workdir / "stack", outer_database_url=postgres.url(), extra_env=extra, beat=False
         ).start()
         cluster = Cluster(
-            workdir / "cluster", storage=args.storage, postgres=postgres, s3=s3, access_log=False
+            workdir / "cluster",
+            storage=args.storage,
+            postgres=postgres,
+            s3=s3,
+            access_log=False,
+            one_disk=args.one_disk,
         ).start()
         stack_auth, cluster_auth = prepare(stack, args.image), prepare(cluster, args.image)
         pairs = [cold_runs_pair(stack, cluster, stack_auth, cluster_auth) for _ in range(args.runs)]

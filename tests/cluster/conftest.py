@@ -72,7 +72,7 @@ class ClusterSite:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_state(self, web: Node, repo: str, want: str, timeout: float = 120) -> dict:
+    def wait_state(self, web: Node, repo: str, want: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             state = self.state(web, repo)

@@ -59,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qs-cluster-"))
     cluster = Cluster(workdir, storage=args.storage, concurrency=args.concurrency)
     stop = threading.Event()
+    started = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
+        if not started.is_set():
+            # Still starting: interrupt it (Cluster.start stops what it started).
+            raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting the cluster in {workdir} (storage: {args.storage}) ...", flush=True)
         cluster.start()
         demo = cluster.manage("seed_demo").stdout
+        started.set()
         print(banner(cluster, demo), flush=True)
         while not stop.wait(0.5):
             dead = next((n for n in cluster.nodes if not n.alive()), None)
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{dead.name} exited unexpectedly; see {dead.log}", file=sys.stderr)
                 code = 1
                 break
+    except KeyboardInterrupt:
+        code = 130
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1
