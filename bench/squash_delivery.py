@@ -46,8 +46,8 @@ CURL_FORMAT = (
 )
 
 
-def curl(url: str, auth: str | None = None) -> tuple[int, float, float, int, str]:
-    args = [require("curl"), "-sS", "-o", "/dev/null", "-w", CURL_FORMAT]
+def curl(url: str, auth: str | None = None, *extra: str) -> tuple[int, float, float, int, str]:
+    args = [require("curl"), "-sS", "-o", "/dev/null", "-w", CURL_FORMAT, *extra]
     if auth:
         args += ["-u", auth]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout

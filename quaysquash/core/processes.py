@@ -132,6 +132,14 @@ def worker_command(
     return command
 
 
+def beat_command(*, schedule_file: Path | None = None, loglevel: str = "INFO") -> list[str]:
+    """Celery beat on its own: a deployment with several workers runs exactly one of these."""
+    command = [sys.executable, "-m", "celery", "-A", "quaysquash", "beat", "--loglevel", loglevel]
+    if schedule_file is not None:
+        command += ["--schedule", str(schedule_file)]
+    return command
+
+
 def web_command(
     *,
     host: str = "127.0.0.1",
