@@ -12,7 +12,7 @@ from tests.web import factories as f
 @pytest.fixture
 def app(w, settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_SQUASH_CACHE_DIR = tmp_path / "cache"
+    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
     return import_image(f"{require_debian_app()}:latest", "acme/web:app")
 
 

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 
 # Room for one 1 MiB squash, not for two.
 BUDGET = 1536 * 1024
-CLUSTER_ENV = {"QS_SQUASH_CACHE_MAX_BYTES": str(BUDGET)}
+# No reader's lease: the squashes were just pulled, and nothing reads them while gc runs.
+CLUSTER_ENV = {"QS_SQUASH_CACHE_MAX_BYTES": str(BUDGET), "QS_SQUASH_EVICT_GRACE_SECONDS": "0"}
 PUSH_DEBIAN_APP = False
 
 

@@ -174,7 +174,8 @@ class Cluster:
         env.update(
             {
                 "QS_VAR_DIR": str(node.var_dir),
-                "QS_SQUASH_CACHE_DIR": str(node.cache_dir),
+                # Per-host scratch: staged bodies, build scratch, the layer read cache.
+                "QS_SCRATCH_DIR": str(node.cache_dir),
                 "TMPDIR": str(node.var_dir / "tmp"),
             }
         )
