@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from quaysquash.proxy import pullthrough
+
 from .. import errors
 from ..access import DELETE, PULL, authorize
 from ..models import Blob, RepositoryBlob
@@ -27,6 +29,7 @@ class BlobView(RegistryView):
         return self._serve(request, name, digest, body=False)
 
     def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
+        pullthrough.blob_for(request, name, digest)  # proxy organizations: copy it in first
         repository = authorize(request, name, PULL)
         check_digest(digest)
         blob = repository_blob(repository, digest)

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from quaysquash.proxy import pullthrough
+
 from .. import errors, uploads
 from ..access import PULL, PUSH, authorize
 from ..bodies import hashed_body
@@ -47,6 +49,7 @@ def _reader(request: HttpRequest):
 
 class UploadStartView(RegistryView):
     def post(self, request: HttpRequest, name: str) -> HttpResponse:
+        pullthrough.refuse_push(name)
         repository = authorize(request, name, PUSH, create=True)
         mount, source = request.GET.get("mount"), request.GET.get("from")
         if mount and source and self._mount(request, repository, check_digest(mount), source):
