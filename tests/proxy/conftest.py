@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.markers import database_backed
 from tests.support.reference_registry import ReferenceRegistry
 from tests.support.tools import require, require_debian_app
 
@@ -113,6 +114,85 @@ def quay_upstream(skopeo_home) -> Iterator[QuayUpstream]:
         push_debian_app(f"{stack.host}/{UP_ORG}/app:v1", skopeo_home, admin)
         push_debian_app(f"{stack.host}/{UP_ORG}/pub:v1", skopeo_home, admin)
         yield QuayUpstream(stack, robot, token)
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- the proxy: a quaysquash with proxy organizations ----------------------------------------
+
+PROXY_ADMIN = "proxyadmin"
+PROXY_PASSWORD = "proxy-admin-password"
+STALENESS_SECONDS = 2
+
+
+@dataclass
+class ProxySite:
+    stack: object
+    robot: str  # a robot of the proxy organization "hub" (no grants: it pulls through)
+    token: str
+    home: Path
+
+    @property
+    def host(self) -> str:
+        return self.stack.host
+
+    @property
+    def creds(self) -> str:
+        return f"{self.robot}:{self.token}"
+
+    def create_proxy_org(
+        self, name: str, upstream_url: str, *args: str, password: str = ""
+    ) -> None:
+        extra = ["--password-stdin"] if password else []
+        self.stack.manage(
+            "create_proxy_org", name, "--upstream", upstream_url, "--admin", PROXY_ADMIN,
+            *args, *extra, input=password + "\n" if password else None,
+        )  # fmt: skip
+
+    def robot_of(self, org: str, short: str = "puller") -> tuple[str, str]:
+        return self.stack.create_robot(org, short)
+
+    def skopeo(self, *args: str) -> str:
+        return skopeo(*args, home=self.home)
+
+    def query(self, code: str) -> str:
+        return self.stack.python(code).strip()
+
+    def cached_complete(self, repo: str) -> bool:
+        ns, _, name = repo.partition("/")
+        return (
+            self.query(
+                "from quaysquash.proxy.models import CachedImage\n"
+                f"print(all(c.complete for c in CachedImage.objects.filter("
+                f"repository__namespace__name={ns!r}, repository__name={name!r})) and "
+                f"CachedImage.objects.filter(repository__namespace__name={ns!r}, "
+                f"repository__name={name!r}).exists())"
+            )
+            == "True"
+        )
+
+
+@pytest.fixture(scope="session")
+@database_backed
+def proxy_site(anon_upstream, skopeo_home) -> Iterator[ProxySite]:
+    """A running quaysquash whose organization ``hub`` proxies the anonymous docker-registry."""
+    import os
+
+    from tests.support.services import Stack
+
+    workdir = Path(tempfile.mkdtemp(prefix="qsproxy-stack-"))
+    stack = Stack(
+        workdir,
+        outer_database_url=os.environ.get("DATABASE_URL"),
+        extra_env={"QS_PROXY_STALENESS_SECONDS": str(STALENESS_SECONDS)},
+    ).start()
+    try:
+        stack.create_user(PROXY_ADMIN, PROXY_PASSWORD)
+        site = ProxySite(stack, "", "", skopeo_home)
+        site.create_proxy_org("hub", anon_upstream.url)
+        site.robot, site.token = site.robot_of("hub")
+        yield site
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
