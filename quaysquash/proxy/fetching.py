@@ -7,10 +7,11 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from quaysquash.accounts.models import Repository
@@ -22,7 +23,9 @@ from .models import BlobFetch, CachedImage, ProxyOrganization
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.05
+# Blobs of one image copied at once: enough to overlap hashing, writing and the network.
+PARALLEL_COPIES = 4
 
 
 def _owner() -> str:
@@ -111,14 +114,28 @@ def image_blobs(manifest: Manifest) -> list[Blob]:
     return list(blobs.values())
 
 
-def ensure_image(proxy: ProxyOrganization, repository: Repository, manifest: Manifest) -> None:
-    """Every blob of ``manifest`` in storage (one upstream connection reused for all)."""
+def _ensure_in_thread(proxy: ProxyOrganization, repository: Repository, blob: Blob) -> None:
     client = proxy.client()
     try:
-        for blob in image_blobs(manifest):
-            ensure_blob(proxy, repository, blob, client)
+        ensure_blob(proxy, repository, blob, client)
     finally:
         client.close()
+        connections.close_all()  # this thread's own database connection
+
+
+def ensure_image(proxy: ProxyOrganization, repository: Repository, manifest: Manifest) -> None:
+    """Every blob of ``manifest`` in storage, copied a few at a time (largest first, so the
+    longest copy starts at once); raises the first failure after all copies have ended."""
+    missing = [b for b in image_blobs(manifest) if not blobstore.has_blob(b.digest)]
+    missing.sort(key=lambda b: b.size, reverse=True)
+    if len(missing) <= 1:
+        for blob in missing:
+            ensure_blob(proxy, repository, blob)
+        return
+    with ThreadPoolExecutor(max_workers=PARALLEL_COPIES) as pool:
+        futures = [pool.submit(_ensure_in_thread, proxy, repository, b) for b in missing]
+    for future in futures:
+        future.result()
 
 
 def mark_complete(repository: Repository, digest: str) -> None:
