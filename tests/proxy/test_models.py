@@ -116,3 +116,23 @@ def test_it_lets_admins_members_and_own_robots_pull_through(django_user_model):
     assert access.grant(admin, scope).actions == {"pull"}
     assert access.grant(foreign, scope).actions == set()
     assert new_repository_actions(own, other) is None  # not a proxy: ordinary rules
+
+
+def test_it_offers_proxy_organizations_in_the_admin(client, django_user_model):
+    django_user_model.objects.create_superuser("root", password="root-password")
+    assert client.login(username="root", password="root-password")
+    ns = Namespace.objects.create(name="hub", kind=Namespace.Kind.ORGANIZATION)
+    add = client.post(
+        "/admin/proxy/proxyorganization/add/",
+        {"namespace": ns.pk, "upstream_url": "https://ghcr.io", "username": "me",
+         "password": "admin-typed-token", "verify_tls": "on", "ca_bundle": ""},
+    )  # fmt: skip
+    assert add.status_code == 302, add.content[:2000]
+    proxy = ProxyOrganization.objects.get(namespace=ns)
+    assert proxy.password == "admin-typed-token"
+    listing = client.get("/admin/proxy/proxyorganization/")
+    assert listing.status_code == 200 and b"ghcr.io" in listing.content
+    change = client.get(f"/admin/proxy/proxyorganization/{proxy.pk}/change/")
+    assert change.status_code == 200 and b"admin-typed-token" not in change.content
+    for page in ("proxytag", "cachedimage"):
+        assert client.get(f"/admin/proxy/{page}/").status_code == 200
