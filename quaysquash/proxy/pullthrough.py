@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError
+from django.http import HttpResponse
 
 from quaysquash.accounts.models import Repository
 from quaysquash.accounts.principals import Principal
@@ -24,7 +25,7 @@ from quaysquash.registry.access import (
 from quaysquash.registry.models import Blob, Manifest, Tag
 from quaysquash.registry.storage import DIGEST_RE
 
-from . import blobstore, fetching, images, upstream
+from . import blobstore, fetching, images, relay, upstream
 from .errors import PushRefused, from_upstream
 from .models import ProxyOrganization
 from .permissions import may_pull_through
@@ -92,28 +93,39 @@ def manifest_for(request, full_name: str, reference: str) -> None:
     _refresh(proxy, repository, name, reference)
 
 
-def blob_for(request, full_name: str, digest: str) -> None:
+def blob_for(request, full_name: str, digest: str) -> HttpResponse | None:
     """Before a blob ``GET``/``HEAD``: a blob a cached manifest references but whose bytes have
-    not arrived yet is copied from the upstream now (or waited for, when the fetch task or
-    another request is copying it). Once in storage a blob never touches the upstream again."""
+    not arrived yet comes from the upstream now. A whole-blob ``GET`` of a large blob is relayed
+    to the client while it is stored (the response is returned); otherwise, or when the fetch task or another
+    request is copying it already, the copy is awaited and ``None`` returned for the ordinary
+    view to answer. Once in storage a blob never touches the upstream again."""
     proxy, name = _proxy_for(full_name)
     if proxy is None or not DIGEST_RE.match(digest or ""):
-        return
+        return None
     caller = caller_from_request(request)
     allowed, repository = _readable(caller.principal, proxy, name)
     if not allowed or repository is None:
-        return
+        return None
     if caller.claims is not None and not scope_allows(caller.claims, full_name, PULL):
-        return
+        return None
     if blobstore.has_blob(digest):
-        return
+        return None
     blob = Blob.objects.filter(digest=digest, repository_links__repository=repository).first()
     if blob is None:
-        return
+        return None
     try:
+        if (
+            request.method == "GET"
+            and not request.META.get("HTTP_RANGE")
+            and blob.size >= relay.RELAY_MIN_BYTES
+        ):
+            relayed = relay.relay(request, proxy, repository, blob)
+            if relayed is not None:
+                return relayed
         fetching.ensure_blob(proxy, repository, blob)
     except upstream.UpstreamError as exc:
         raise from_upstream(exc, digest) from None
+    return None
 
 
 def squash_source(

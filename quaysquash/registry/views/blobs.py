@@ -29,7 +29,8 @@ class BlobView(RegistryView):
         return self._serve(request, name, digest, body=False)
 
     def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
-        pullthrough.blob_for(request, name, digest)  # proxy organizations: copy it in first
+        if (relayed := pullthrough.blob_for(request, name, digest)) is not None:
+            return relayed  # proxy organizations: streamed from the upstream while stored
         repository = authorize(request, name, PULL)
         check_digest(digest)
         blob = repository_blob(repository, digest)
