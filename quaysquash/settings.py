@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "quaysquash.squash",
     "quaysquash.web",
     "quaysquash.api",
+    "quaysquash.proxy",
 ]
 
 MIDDLEWARE = [
@@ -264,3 +265,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": envfloat("QS_SQUASH_EVICT_INTERVAL_SECONDS", "600"),
     },
 }
+
+# --- Proxy organizations (quaysquash.proxy, docs/proxy.md) ---
+# A tag checked upstream longer ago than this is re-checked with one HEAD before it is served.
+QS_PROXY_STALENESS_SECONDS = envfloat("QS_PROXY_STALENESS_SECONDS", "300")
+QS_PROXY_MAX_MANIFEST_BYTES = envint("QS_PROXY_MAX_MANIFEST_BYTES", str(4 * 1024 * 1024))
+QS_PROXY_MAX_BLOB_BYTES = envint("QS_PROXY_MAX_BLOB_BYTES", str(20 * 1024**3))
+QS_PROXY_UPSTREAM_TIMEOUT_SECONDS = envfloat("QS_PROXY_UPSTREAM_TIMEOUT_SECONDS", "30")
+# Cached images nobody pulled for this many days are removed (0 keeps them forever).
+QS_PROXY_EXPIRE_DAYS = envfloat("QS_PROXY_EXPIRE_DAYS", "30")
+CELERY_BEAT_SCHEDULE["proxy-expire-cached-images"] = {
+    "task": "quaysquash.proxy.tasks.expire_cached_images",
+    "schedule": envfloat("QS_PROXY_EXPIRE_INTERVAL_SECONDS", "3600"),
+}
+# --- end proxy organizations ---

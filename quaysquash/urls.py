@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("quaysquash.registry.urls")),  # /v2/... and the token endpoint
     path("", include("quaysquash.squash.urls")),  # /c1/squash/... and its priming API
     path("api/v1/", include("quaysquash.api.urls")),
+    path("", include("quaysquash.proxy.urls")),  # /organization/<org>/proxy
     path("", include("quaysquash.web.urls")),
 ]

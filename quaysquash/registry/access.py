@@ -36,6 +36,7 @@ from quaysquash.accounts.principals import (
     parse_basic_auth,
 )
 from quaysquash.core import shared_state
+from quaysquash.proxy.permissions import new_repository_actions
 
 from . import errors, tokens
 
@@ -155,6 +156,11 @@ def registry_actions(
         if "write" in model:
             granted |= {PULL, PUSH, DELETE}
         return granted
+    if (
+        namespace is not None
+        and (proxied := new_repository_actions(principal, namespace)) is not None
+    ):
+        return proxied  # a proxy organization: pulls create repositories, pushes never do
     if namespace is not None and can_create_repository(principal, namespace):
         # Whoever may create it will be able to read it once it exists: a token for a push to a
         # new name needs pull too, as clients check blobs before uploading them.

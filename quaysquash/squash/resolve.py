@@ -21,6 +21,7 @@ from quaysquash.accounts.principals import (
     principal_from_request,
     principal_name,
 )
+from quaysquash.proxy import pullthrough
 from quaysquash.registry import mediatypes as mt
 from quaysquash.registry.models import Manifest, Tag
 from quaysquash.registry.storage import get_storage
@@ -268,6 +269,7 @@ def resolve(
     request, namespace: str, name: str, tag: str | None, digest: str | None, options: Options
 ) -> Target:
     principal = authenticate(request)
+    pullthrough.squash_source(principal, namespace, name, tag, digest, options.platform)
     repo = find_repository(principal, namespace, name)
     if digest:
         manifest = (

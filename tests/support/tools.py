@@ -25,6 +25,7 @@ PACKAGES = {
     "chromium": "chromium",
     "nginx": "nginx",
     "curl": "curl",
+    "htpasswd": "apache2-utils",
     "initdb": "postgresql",
 }
 

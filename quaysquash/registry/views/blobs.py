@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from quaysquash.core import serving
+from quaysquash.proxy import pullthrough
 from quaysquash.storage import blob_key
 from quaysquash.storage import get_storage as get_driver
 
@@ -32,6 +33,8 @@ class BlobView(RegistryView):
         return self._serve(request, name, digest, body=False)
 
     def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
+        if (relayed := pullthrough.blob_for(request, name, digest)) is not None:
+            return relayed  # proxy organizations: streamed from the upstream while stored
         repository = authorize(request, name, PULL)
         check_digest(digest)
         blob, size = repository_blob(repository, digest)

@@ -7,6 +7,8 @@ import json
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from quaysquash.proxy import pullthrough
+
 from .. import digests, errors
 from ..access import DELETE, PULL, PUSH, authorize
 from ..manifests import (
@@ -44,6 +46,7 @@ class ManifestView(RegistryView):
         return self._serve(request, name, reference, body=False)
 
     def _serve(self, request: HttpRequest, name: str, reference: str, body: bool) -> HttpResponse:
+        pullthrough.manifest_for(request, name, reference)  # proxy organizations: fetch first
         repository = authorize(request, name, PULL)
         manifest = resolve_manifest(repository, reference)
         raw = bytes(manifest.raw)
@@ -56,6 +59,7 @@ class ManifestView(RegistryView):
         return response
 
     def put(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
+        pullthrough.refuse_push(name)
         repository = authorize(request, name, PUSH, create=True)
         raw = _read_manifest(request)
         tag_name = None

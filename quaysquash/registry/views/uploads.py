@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from quaysquash.proxy import pullthrough
+
 from .. import digests, errors, uploads
 from ..access import PULL, PUSH, authorize, scope_for
 from ..bodies import HashedBody, hashed_body
@@ -49,6 +51,7 @@ def _reader(request: HttpRequest):
 
 class UploadStartView(RegistryView):
     def post(self, request: HttpRequest, name: str) -> HttpResponse:
+        pullthrough.refuse_push(name)
         mount, source = request.GET.get("mount"), request.GET.get("from")
         # A mount reads the source: the challenge asks for both scopes at once.
         also = [scope_for(source, PULL)] if mount and source else []
