@@ -18,13 +18,6 @@ def namespace(name: str) -> Namespace:
         raise LookupError_(f"unknown namespace {name!r}") from None
 
 
-def organization(name: str) -> Namespace:
-    ns = namespace(name)
-    if not ns.is_organization:
-        raise LookupError_(f"{name!r} is a user namespace, not an organization")
-    return ns
-
-
 def split_repository(full_name: str) -> tuple[str, str]:
     ns, sep, repo = full_name.partition("/")
     if not sep or not ns or not repo:

@@ -134,12 +134,6 @@ def can_create_repository(principal: Principal, namespace: Namespace) -> bool:
     return namespace.is_admin(principal)
 
 
-def can_administer_namespace(principal: Principal, namespace: Namespace) -> bool:
-    if is_anonymous(principal) or isinstance(principal, RobotAccount):
-        return False
-    return namespace.is_admin(principal)
-
-
 def allowed_actions(principal: Principal, repository: Repository) -> set[str]:
     """The subset of read/write/admin that ``principal`` has on ``repository``."""
     return {

@@ -112,9 +112,5 @@ class RangeInvalid(RegistryError):
     code, status, message = "BLOB_UPLOAD_INVALID", 416, "requested range not satisfiable"
 
 
-class TooManyRequests(RegistryError):
-    code, status, message = "TOOMANYREQUESTS", 429, "too many requests"
-
-
 class ManifestTooLarge(RegistryError):
     code, status, message = "MANIFEST_INVALID", 413, "manifest exceeds the 4 MiB limit"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -178,11 +177,3 @@ def squash_state(request, repository: str, tag: str) -> HttpResponse:
         return JsonResponse(body, status=202 if body["state"] != "ready" else 200)
     image = SquashedImage.objects.filter(**target.key.lookup()).first()
     return JsonResponse(state_of(image))
-
-
-def not_found(request, *args, **kwargs) -> HttpResponse:
-    return HttpResponse(
-        json.dumps({"errors": [{"code": "NAME_UNKNOWN", "message": "not found"}]}),
-        status=404,
-        content_type="application/json",
-    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -439,10 +438,6 @@ class Stack:
 
     def import_image(self, source: str | Path, target: str) -> str:
         return self.manage("import_image", str(source), target).stdout.strip()
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def wait_for(check, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
