@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cachetools import TLRUCache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -193,8 +194,12 @@ def scope_allows(claims: tokens.TokenClaims, name: str, action: str) -> bool:
 # permission queries on each; so a revoked permission stops requests that carry an already
 # issued token within this delay (and a new token is refused at once).
 DECISION_TTL = 5.0
-_MAX_DECISIONS = 10000
-_decisions: dict[tuple[str, str, str], tuple[float, Repository]] = {}
+# Each entry lives until the sooner of DECISION_TTL and its token's own expiry.
+_decisions: TLRUCache = TLRUCache(
+    maxsize=10000,
+    ttu=lambda _key, value, now: now + min(DECISION_TTL, value[0] - time.time()),
+    timer=time.monotonic,
+)
 _decisions_lock = threading.Lock()
 
 
@@ -206,19 +211,14 @@ def _bearer(request) -> str | None:
 def _recall(key: tuple[str, str, str]) -> Repository | None:
     with _decisions_lock:
         entry = _decisions.get(key)
-    if entry is None or entry[0] < time.monotonic():
-        return None
-    return entry[1]
+    return None if entry is None else entry[1]
 
 
 def _remember(key: tuple[str, str, str], claims: tokens.TokenClaims, repository) -> None:
-    ttl = min(DECISION_TTL, claims.expires_at - time.time())
-    if ttl <= 0:
+    if claims.expires_at <= time.time():
         return
     with _decisions_lock:
-        if len(_decisions) >= _MAX_DECISIONS:
-            _decisions.clear()
-        _decisions[key] = (time.monotonic() + ttl, repository)
+        _decisions[key] = (claims.expires_at, repository)
 
 
 def scope_for(full_name: str, action: str) -> str:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from pathlib import Path
+
+from cachetools import LRUCache
 
 from quaysquash.storage import (
     CHUNK,
@@ -38,8 +39,7 @@ from quaysquash.storage import (
 from .bodies import HashedBody
 
 CHUNK_RE = re.compile(r"^(\d{20})-(\d{20})-(sha256|sha512)-([a-f0-9]+)$")
-_MAX_STATES = 1024
-_states: OrderedDict[str, tuple[int, object]] = OrderedDict()
+_states: LRUCache = LRUCache(maxsize=1024)
 _lock = threading.Lock()
 
 # Requests on one session run one at a time in this process (a retry may overlap a request
@@ -69,9 +69,6 @@ def create(upload_id: str) -> None:
 def _remember(upload_id: str, offset: int, hasher) -> None:
     with _lock:
         _states[upload_id] = (offset, hasher)
-        _states.move_to_end(upload_id)
-        while len(_states) > _MAX_STATES:
-            _states.popitem(last=False)
 
 
 def _take(upload_id: str, offset: int):

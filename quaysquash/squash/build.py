@@ -14,9 +14,9 @@ import os
 import socket
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,23 +34,15 @@ from .segments import SegmentWriter
 
 log = logging.getLogger(__name__)
 
+
 # Parsed indexes of recently squashed layers, per worker process: parsing a big layer's index
 # costs tens of milliseconds that would otherwise delay every cold pull's first byte.
-_INDEXES: OrderedDict[str, object] = OrderedDict()
-INDEX_MEMORY = 64
-
-
+# Content-addressed, so never stale: only the memory bound matters.
+@lru_cache(maxsize=64)
 def load_or_index(digest: str):
     """The engine's ``LayerIndex`` of one layer: computed once per layer digest for the whole
     fleet and kept in the shared storage (``indexes/<algo>/<hex>.idx``)."""
-    if digest in _INDEXES:
-        _INDEXES.move_to_end(digest)
-        return _INDEXES[digest]
-    index = _load_or_index(digest)
-    _INDEXES[digest] = index
-    while len(_INDEXES) > INDEX_MEMORY:
-        _INDEXES.popitem(last=False)
-    return index
+    return _load_or_index(digest)
 
 
 def _load_or_index(digest: str):

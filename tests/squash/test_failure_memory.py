@@ -23,7 +23,7 @@ from .images import layer_digests, make_layout
 def tiny(db, settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
     settings.QS_SCRATCH_DIR = tmp_path / "scratch"
-    build._INDEXES.clear()
+    build.load_or_index.cache_clear()
     Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
     layout = make_layout(tmp_path / "layout", [{"a.txt": b"a\n"}, {"b.txt": b"b\n"}])
     return import_image(f"{layout}:latest", "acme/tiny:v1"), layout

@@ -24,7 +24,7 @@ from .images import layer_digests, make_layout
 def squash_dirs(settings, tmp_path):
     settings.QS_STORAGE_ROOT = tmp_path / "storage"
     settings.QS_SCRATCH_DIR = tmp_path / "scratch"
-    build._INDEXES.clear()
+    build.load_or_index.cache_clear()
     return tmp_path
 
 
@@ -239,7 +239,7 @@ def test_it_keeps_load_or_index_public_and_stores_each_index_once(tiny, squash_d
     digest = layer_digests(layout)[0]
     index = build.load_or_index(digest)
     assert cache.index_exists(digest)
-    build._INDEXES.clear()
+    build.load_or_index.cache_clear()
     again = build.load_or_index(digest)  # from the shared storage, not recomputed
     assert again.to_bytes() == index.to_bytes()
 
