@@ -4,10 +4,17 @@ import re
 
 from django.core.exceptions import ValidationError
 
-NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,254}$")
+# The grammars, unanchored: URL converters (quaysquash/core/converters.py) embed them.
+NAMESPACE = r"[a-z0-9][a-z0-9._-]{0,254}"
 # One path component of a repository name, as the OCI distribution spec allows.
-REPO_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
-ROBOT_SHORT_RE = re.compile(r"^[a-z][a-z0-9_]{1,254}$")
+REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+TAG = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
+ROBOT_SHORT = r"[a-z][a-z0-9_]{1,254}"
+
+NAMESPACE_RE = re.compile(rf"^{NAMESPACE}$")
+REPO_COMPONENT_RE = re.compile(rf"^{REPO_COMPONENT}$")
+TAG_RE = re.compile(rf"^{TAG}$")
+ROBOT_SHORT_RE = re.compile(rf"^{ROBOT_SHORT}$")
 
 
 def validate_namespace_name(value: str) -> None:

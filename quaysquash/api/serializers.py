@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from quaysquash.accounts.models import Role
+from quaysquash.accounts.names import TAG_RE
 
 
 class RepositoryUpdateSerializer(serializers.Serializer):
@@ -36,7 +37,7 @@ class TagBulkSerializer(serializers.Serializer):
     """Many tags at once: delete them, or set their expiration (null removes it)."""
 
     tags = serializers.ListField(
-        child=serializers.RegexField(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"),
+        child=serializers.RegexField(TAG_RE),
         allow_empty=False,
         max_length=10000,
     )

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "quaysquash.core"
     label = "core"
+
+    def ready(self) -> None:
+        from . import converters
+
+        converters.register()

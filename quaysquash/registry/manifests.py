@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
 from quaysquash.accounts.models import Repository
+from quaysquash.accounts.names import TAG_RE
 
 from . import digests, errors, mediatypes
 from .models import Blob, Manifest, ManifestChild, ManifestLayer, RepositoryBlob, Tag
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Routes of the OCI distribution API and its token endpoint.
 
-Repository names contain slashes, hence regular expressions: a name is path components of
-lowercase letters and digits joined by ``.``, ``_``, ``__`` or dashes (the spec's grammar).
+Repository names contain slashes: the ``repository`` converter (quaysquash/core/converters.py)
+is the spec's grammar of path components joined by ``/``.
 """
 
 from django.urls import path, re_path
@@ -14,29 +14,31 @@ from .views.referrers import ReferrersView
 from .views.root import BaseView, UnknownRouteView
 from .views.uploads import UploadStartView, UploadView
 
-COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-NAME = rf"(?P<name>{COMPONENT}(?:/{COMPONENT})+)"
-DIGEST = r"(?P<digest>[A-Za-z0-9_+.-]+:[A-Za-z0-9=_-]+)"
-
 urlpatterns = [
     path("v2/", BaseView.as_view(), name="registry-base"),
     path("v2", BaseView.as_view()),
     path("v2/auth", TokenView.as_view(), name="registry-token"),
     path("v2/_catalog", CatalogView.as_view(), name="registry-catalog"),
-    re_path(rf"^v2/{NAME}/tags/list$", TagsListView.as_view(), name="registry-tags"),
-    re_path(
-        rf"^v2/{NAME}/manifests/(?P<reference>[^/]+)$",
+    path("v2/<repository:name>/tags/list", TagsListView.as_view(), name="registry-tags"),
+    # Any reference: the view tells a tag from a digest, and a malformed one from both.
+    path(
+        "v2/<repository:name>/manifests/<str:reference>",
         ManifestView.as_view(),
         name="registry-manifest",
     ),
-    re_path(rf"^v2/{NAME}/blobs/uploads/?$", UploadStartView.as_view(), name="registry-uploads"),
-    re_path(
-        rf"^v2/{NAME}/blobs/uploads/(?P<upload_id>[A-Za-z0-9-]+)$",
+    path("v2/<repository:name>/blobs/uploads/", UploadStartView.as_view(), name="registry-uploads"),
+    path("v2/<repository:name>/blobs/uploads", UploadStartView.as_view()),
+    path(
+        "v2/<repository:name>/blobs/uploads/<str:upload_id>",
         UploadView.as_view(),
         name="registry-upload",
     ),
-    re_path(rf"^v2/{NAME}/blobs/{DIGEST}$", BlobView.as_view(), name="registry-blob"),
-    re_path(rf"^v2/{NAME}/referrers/{DIGEST}$", ReferrersView.as_view(), name="registry-referrers"),
+    path("v2/<repository:name>/blobs/<digest:digest>", BlobView.as_view(), name="registry-blob"),
+    path(
+        "v2/<repository:name>/referrers/<digest:digest>",
+        ReferrersView.as_view(),
+        name="registry-referrers",
+    ),
 ]
 
 # Anything else under /v2/ answers in the registry's error format, not with an HTML page.
