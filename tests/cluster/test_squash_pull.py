@@ -49,6 +49,8 @@ def test_it_streams_a_cold_pull_on_one_host_while_a_worker_on_another_builds_it(
     assert pull.returncode == 0, pull.stderr
     headers = _headers(head.read_bytes().decode())
     assert headers.get("x-squash-source") == "build"  # it followed the build, not a file
+    # Followers finish at Content-Length, before the worker has hashed and assembled the file.
+    site.wait_state(site.web_a, "acme/web", "ready")
     [row] = site.squash_rows("acme/web")
     assert row["state"] == "ready" and row["attempt"] == 1
     assert int(headers["content-length"]) == row["size"] == out.stat().st_size
@@ -66,6 +68,7 @@ def test_it_builds_once_for_20_concurrent_cold_pulls_spread_over_both_hosts(clus
     urls = [site.squash_url(web, "acme/conc") for web in (site.web_a, site.web_b)] * 10
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(lambda url: _pull(url, site.auth), urls))
+    site.wait_state(site.web_b, "acme/conc", "ready")
     [row] = site.squash_rows("acme/conc")
     assert row["state"] == "ready" and row["attempt"] == 1  # exactly one build
     assert {status for status, *_ in results} == {200}

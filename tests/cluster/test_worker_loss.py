@@ -60,6 +60,7 @@ def test_it_fails_followers_when_the_building_worker_dies_and_rebuilds_on_the_ot
             site.squash_url(site.web_b, "acme/web"),
         )  # fmt: skip
         assert pull.returncode == 0, pull.stderr
+        site.wait_state(site.web_b, "acme/web", "ready")
         [row] = site.squash_rows("acme/web")
         assert row["state"] == "ready" and row["attempt"] == 2
         assert site.builder_of(row) is survivor
