@@ -216,6 +216,8 @@ QS_SQUASH_CHUNK_BYTES = envint("QS_SQUASH_CHUNK_BYTES", str(1024 * 1024))
 QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND = envint("QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND", "0")
 # Index the layers of every pushed tag right away, so that its first squash starts at once.
 QS_SQUASH_INDEX_ON_PUSH = envbool("QS_SQUASH_INDEX_ON_PUSH", "true")
+# A manifest request under /v2/squashed/ for an image not built yet waits this long for the build.
+QS_SQUASHED_PULL_WAIT_SECONDS = envfloat("QS_SQUASHED_PULL_WAIT_SECONDS", "120")
 # --- Storage layer (quaysquash/storage/): shared objects, per-host scratch --------------------
 # Per-host scratch: staged request bodies, build scratch, the layer read cache. Deletable at any
 # time; never the only copy of anything.

@@ -6,6 +6,8 @@ lowercase letters and digits joined by ``.``, ``_``, ``__`` or dashes (the spec'
 
 from django.urls import path, re_path
 
+from quaysquash.squash.v2urls import squashed_patterns
+
 from .views.auth import TokenView
 from .views.blobs import BlobView
 from .views.listing import CatalogView, TagsListView
@@ -23,6 +25,8 @@ urlpatterns = [
     path("v2", BaseView.as_view()),
     path("v2/auth", TokenView.as_view(), name="registry-token"),
     path("v2/_catalog", CatalogView.as_view(), name="registry-catalog"),
+    # squashed/<repo> and squashed-zstd/<repo>: read-only squashed images (squash/v2views.py).
+    *squashed_patterns(COMPONENT, DIGEST),
     re_path(rf"^v2/{NAME}/tags/list$", TagsListView.as_view(), name="registry-tags"),
     re_path(
         rf"^v2/{NAME}/manifests/(?P<reference>[^/]+)$",

@@ -72,6 +72,9 @@ class SquashedImage(models.Model):
     )
     bytes_written = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=80, blank=True)
+    diff_id = models.CharField(
+        max_length=80, blank=True, help_text="sha256 of the merged layer tar (uncompressed)."
+    )
     error = models.TextField(blank=True)
     partial_name = models.CharField(
         max_length=255, blank=True, help_text="Storage prefix of the build's segments."
@@ -166,3 +169,7 @@ class PullLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} pulled {self.repository_name}:{self.tag or self.manifest_digest}"
+
+
+# The registry's squashed manifests live in their own module (see squash/pullable.py).
+from .pullmodels import SquashedManifest  # noqa: E402, F401
