@@ -69,8 +69,8 @@ class Puller:
             "from quaysquash.squash.models import SquashedImage\n"
             f"rows = SquashedImage.objects.filter(repository__namespace__name={ns!r}, "
             f"repository__name={name!r})\n"
-            "for row in rows: assert _try_delete(row)\n"
-            "assert not rows.exists()"
+            "for row in list(rows): assert _try_delete(row), row\n"
+            "assert not rows.all().exists()"
         )
 
 
