@@ -16,6 +16,7 @@ import requests
 
 from tests.engine.oracles import docker_export
 from tests.registry.ocilayout import multi_platform_layout
+from tests.support.containerd import Containerd
 from tests.support.tools import require, require_debian_app
 
 from .conftest import PASSWORD
@@ -275,3 +276,30 @@ def test_it_squashes_each_platform_of_a_multi_platform_index(puller, site, tmp_p
         child = json.loads((out / "blobs/sha256" / entry["digest"][7:]).read_text())
         assert len(child["layers"]) == 1
     assert json.loads(puller.raw(ref, alice)) == index
+
+
+@pytest.fixture
+def containerd():
+    engine = Containerd(Path(tempfile.mkdtemp(prefix="qsctr-", dir="/tmp"))).start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def test_it_pulls_gzip_and_zstd_with_containerd(puller, containerd):
+    for scheme in ("squashed", "squashed-zstd"):
+        ref = f"{puller.host}/{scheme}/{REPO}:v1"
+        containerd.ctr(
+            "images", "pull", "--plain-http", "--user", puller.creds, "--snapshotter", "native", ref
+        )
+        listed = containerd.ctr("images", "ls", "-q").stdout.split()
+        assert ref in listed
+        # Unpacked: the snapshot of the one layer holds the image's files.
+        check = containerd.ctr("images", "check").stdout
+        assert ref in check and "complete" in check
+        run = containerd.ctr(
+            "run", "--rm", "--snapshotter", "native", ref, f"qs-{scheme}",
+            "python3", "/opt/app/main2.py",
+        )  # fmt: skip
+        assert run.stdout.strip() == "v2"
