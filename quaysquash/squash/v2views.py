@@ -121,6 +121,9 @@ async def manifest(request: HttpRequest, name: SquashedName, reference: str) -> 
     if is_digest(reference):
         check_digest(reference)
         row, source = await sync_to_async(_by_digest, thread_sensitive=False)(repository, reference)
+        if row.compression != name.compression:
+            # A gzip digest under squashed-zstd/ (or the reverse) names nothing there.
+            raise errors.ManifestUnknown(detail={"digest": reference})
         form = "docker" if row.media_type == pullable.mt.DOCKER_MANIFEST else "oci"
         served = await pullable.squashed(repository, source, row.compression, form)
         if served.digest != reference:

@@ -257,6 +257,12 @@ def test_it_pulls_gzip_and_zstd_with_podman(puller, tmp_path, short_tmp):
     # Same merged tar, other compression: the configs (diff_ids) agree, the layers do not.
     assert raw["config"]["digest"] == gz["config"]["digest"]
     assert raw["layers"][0]["digest"] != gz["layers"][0]["digest"]
+    gz_digest = (
+        "sha256:"
+        + hashlib.sha256(puller.raw(f"docker://{puller.host}/squashed/{REPO}:v1")).hexdigest()
+    )
+    wrong = puller.get(f"/v2/squashed-zstd/{REPO}/manifests/{gz_digest}")
+    assert wrong.status_code == 404 and wrong.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
 
 
 def test_it_squashes_each_platform_of_a_multi_platform_index(puller, site, tmp_path):
