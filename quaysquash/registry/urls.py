@@ -26,7 +26,7 @@ urlpatterns = [
     path("v2/auth", TokenView.as_view(), name="registry-token"),
     path("v2/_catalog", CatalogView.as_view(), name="registry-catalog"),
     # squashed/<repo> and squashed-zstd/<repo>: read-only squashed images (squash/v2views.py).
-    *squashed_patterns(COMPONENT, DIGEST),
+    *squashed_patterns(),
     re_path(rf"^v2/{NAME}/tags/list$", TagsListView.as_view(), name="registry-tags"),
     re_path(
         rf"^v2/{NAME}/manifests/(?P<reference>[^/]+)$",
