@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,18 @@ def test_it_pulls_gzip_and_zstd_with_containerd(puller, containerd):
             "python3", "/opt/app/main2.py",
         )  # fmt: skip
         assert run.stdout.strip() == "v2"
+
+
+def test_it_answers_concurrent_cold_manifest_requests_from_one_build(puller):
+    path = f"/v2/squashed/{REPO}/manifests/v1"
+    puller.get(path, headers={"Accept": OCI_MANIFEST})
+    puller.evict(REPO)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: puller.get(path, headers={"Accept": OCI_MANIFEST}), range(4))
+        )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.headers["Docker-Content-Digest"] for a in answers}) == 1
+    rows = puller.site.squash_rows(REPO)
+    gzip_rows = [r for r in rows if (r["format"], r["compression"]) == ("rootfs", "gzip")]
+    assert [(r["state"], r["attempt"]) for r in gzip_rows] == [("ready", 1)]
