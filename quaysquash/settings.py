@@ -246,6 +246,8 @@ QS_SQUASH_RETRY_BASE_SECONDS = envfloat("QS_SQUASH_RETRY_BASE_SECONDS", "2")
 QS_SQUASH_RETRY_MAX_SECONDS = envfloat("QS_SQUASH_RETRY_MAX_SECONDS", "300")
 # --- end of squash limits ------------------------------------------------------------------
 
+# A manifest request under /v2/squashed/ for an image not built yet waits this long for the build.
+QS_SQUASHED_PULL_WAIT_SECONDS = envfloat("QS_SQUASHED_PULL_WAIT_SECONDS", "120")
 # --- Storage layer (quaysquash/storage/): shared objects, per-host scratch --------------------
 # Per-host scratch: staged request bodies, build scratch, the layer read cache. Deletable at any
 # time; never the only copy of anything.

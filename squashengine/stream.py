@@ -14,9 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
-import zstandard
-from isal import isal_zlib
-
+from . import blocks
 from .archive import SquashPlan, SquashResult
 from .decompress import LayerStream
 from .errors import LayerCorruptError, SquashError
@@ -40,12 +38,8 @@ class _Writer(threading.Thread):
         self.error: BaseException | None = None
         self.layer_digest: str | None = None
         self.layer_done = threading.Event()
-        if compression == "gzip":
-            self.compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, 31)
-        elif compression == "zstd":
-            self.compressor = zstandard.ZstdCompressor(level=3).compressobj()
-        else:
-            self.compressor = None
+        # Fixed-size blocks at fixed levels: the same squash is byte-identical on every build.
+        self.compressor = blocks.compressor(compression)
 
     def _write(self, data) -> None:
         if self.compressor is not None:

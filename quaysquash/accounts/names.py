@@ -4,6 +4,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from quaysquash.squash.pullnames import RESERVED_NAMESPACES
+
 # The grammars, unanchored: URL converters (quaysquash/core/converters.py) embed them.
 NAMESPACE = r"[a-z0-9][a-z0-9._-]{0,254}"
 # One path component of a repository name, as the OCI distribution spec allows.
@@ -22,6 +24,9 @@ def validate_namespace_name(value: str) -> None:
         raise ValidationError(
             f"invalid namespace name {value!r}: use lowercase letters, digits, '.', '_' or '-'"
         )
+    if value in RESERVED_NAMESPACES:
+        # /v2/squashed/<ns>/<repo> serves squashed images: no account may own that prefix.
+        raise ValidationError(f"the namespace name {value!r} is reserved")
 
 
 def validate_repository_name(value: str) -> None:

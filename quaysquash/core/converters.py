@@ -12,6 +12,7 @@ from django.urls import register_converter
 
 from quaysquash.accounts import names
 from quaysquash.registry import digests
+from quaysquash.squash.pullnames import SCHEMES
 
 
 class _Converter:
@@ -53,6 +54,12 @@ class RobotConverter(_Converter):
     regex = r"[a-z][a-z0-9_]*"
 
 
+class SquashedSchemeConverter(_Converter):
+    """The reserved namespaces of pullable squashed images (squash/pullnames.py)."""
+
+    regex = "|".join(sorted(SCHEMES, key=len, reverse=True))
+
+
 class PermissionKindConverter(_Converter):
     """Whose permissions a permission route lists: robots' or users'."""
 
@@ -81,6 +88,7 @@ def register() -> None:
         "tag": TagConverter,
         "robot": RobotConverter,
         "permission_kind": PermissionKindConverter,
+        "squashed_scheme": SquashedSchemeConverter,
         "digest": DigestConverter,
         "accepted_digest": AcceptedDigestConverter,
     }.items():

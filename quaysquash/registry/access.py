@@ -38,6 +38,7 @@ from quaysquash.accounts.principals import (
 )
 from quaysquash.core import shared_state
 from quaysquash.proxy.permissions import new_repository_actions
+from quaysquash.squash import pullnames
 
 from . import errors, tokens
 
@@ -317,6 +318,11 @@ def grant(principal: Principal, scope: tokens.Scope) -> tokens.Scope:
     """The part of a requested scope the principal may have (possibly no actions)."""
     if scope.type != "repository":
         return tokens.Scope(scope.type, scope.name, set())
+    squashed = pullnames.parse(scope.name)
+    if squashed is not None:
+        # squashed/<repo> is read-only and readable by whoever may pull <repo>.
+        source = grant(principal, tokens.Scope(scope.type, squashed.source, scope.actions))
+        return tokens.Scope(scope.type, scope.name, source.actions & {PULL})
     try:
         namespace, repository = find_repository(scope.name)
     except errors.RegistryError:

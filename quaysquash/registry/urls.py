@@ -6,6 +6,8 @@ is the spec's grammar of path components joined by ``/``.
 
 from django.urls import path, re_path
 
+from quaysquash.squash.v2urls import squashed_patterns
+
 from .views.auth import TokenView
 from .views.blobs import BlobView
 from .views.listing import CatalogView, TagsListView
@@ -19,6 +21,8 @@ urlpatterns = [
     path("v2", BaseView.as_view()),
     path("v2/auth", TokenView.as_view(), name="registry-token"),
     path("v2/_catalog", CatalogView.as_view(), name="registry-catalog"),
+    # squashed/<repo> and squashed-zstd/<repo>: read-only squashed images (squash/v2views.py).
+    *squashed_patterns(),
     path("v2/<repository:name>/tags/list", TagsListView.as_view(), name="registry-tags"),
     # Any reference: the view tells a tag from a digest, and a malformed one from both.
     path(

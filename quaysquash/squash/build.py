@@ -234,6 +234,7 @@ def build(image_id: int, task_id: str) -> str:
             bytes_written=writer.committed,
             segment_ends=progress.encode(writer.ends),
             sha256=digest,
+            diff_id=result.diff_id,
             file_name=final,
             finished=timezone.now(),
             heartbeat=timezone.now(),

@@ -78,6 +78,9 @@ class SquashedImage(models.Model):
     )
     bytes_written = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=80, blank=True)
+    diff_id = models.CharField(
+        max_length=80, blank=True, help_text="sha256 of the merged layer tar (uncompressed)."
+    )
     error = models.TextField(blank=True)
     # Why a failed build failed: "content" (the image itself: corrupt or hostile layer, limit,
     # digest or diff_id mismatch) or "transient" (worker, storage, disk); the key is not built
@@ -177,3 +180,7 @@ class PullLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} pulled {self.repository_name}:{self.tag or self.manifest_digest}"
+
+
+# The registry's squashed manifests live in their own module (see squash/pullable.py).
+from .pullmodels import SquashedManifest  # noqa: E402, F401

@@ -1,0 +1,42 @@
+"""The reserved registry namespaces under which squashed images are pullable.
+
+``squashed/<ns>/<repo>`` is the gzip-compressed squashed form of ``<ns>/<repo>`` (every client
+reads it), ``squashed-zstd/<ns>/<repo>`` the zstd one (containerd ≥ 1.5, podman, recent docker).
+Kept free of Django imports: the account name rules and the token endpoint use it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Namespace -> compression of the squashed layer.
+SCHEMES = {"squashed": "gzip", "squashed-zstd": "zstd"}
+RESERVED_NAMESPACES = frozenset(SCHEMES)
+
+
+@dataclass(frozen=True)
+class SquashedName:
+    scheme: str  # "squashed" or "squashed-zstd"
+    source: str  # the source repository, "<ns>/<repo>"
+
+    @property
+    def compression(self) -> str:
+        return SCHEMES[self.scheme]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.scheme}/{self.source}"
+
+
+def parse(name: str) -> SquashedName | None:
+    """The squashed name ``name`` stands for, or None if it is an ordinary repository name."""
+    scheme, sep, source = name.partition("/")
+    if not sep or scheme not in SCHEMES or "/" not in source:
+        return None
+    return SquashedName(scheme, source)
+
+
+def pull_command(host: str, repository: str, tag: str, *, zstd: bool = False) -> str:
+    """The command the Fetch Tag dialog shows for the squashed image of ``repository:tag``."""
+    scheme = "squashed-zstd" if zstd else "squashed"
+    return f"docker pull {host}/{scheme}/{repository}:{tag}"
