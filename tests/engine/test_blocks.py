@@ -13,7 +13,7 @@ import zstandard
 from squashengine import LayerInput, index_layer, plan_squash, stream, write_squash
 from squashengine.blocks import BLOCK, compressor
 
-from .layerkit import CONFIG, E, digest_of, layer
+from .layerkit import E, config_for, digest_of, layer
 
 rng = random.Random(11)
 DATA = rng.randbytes(BLOCK + 12345) + bytes(2 * BLOCK) + b"squash" * 100_000
@@ -78,7 +78,7 @@ def test_it_squashes_to_the_same_bytes_whatever_the_reads_and_batches(compressio
                 return io.BufferedReader(ShortReads(blob, most), buffer_size=most)
 
             layers.append(LayerInput(digest_of(blob), opener, index_layer(opener, digest_of(blob))))
-        plan = plan_squash(layers, CONFIG, format="rootfs", compression=compression)
+        plan = plan_squash(layers, config_for(layers), format="rootfs", compression=compression)
         out = io.BytesIO()
         result = write_squash(plan, out)
         assert result.sha256 == "sha256:" + hashlib.sha256(out.getvalue()).hexdigest()

@@ -6,7 +6,7 @@ import io
 
 from quaysquash.squash.savings import layer_savings, savings_of
 from squashengine import plan_squash, write_squash
-from tests.engine.layerkit import CONFIG, E, inputs, layer
+from tests.engine.layerkit import E, config_for, inputs, layer
 
 
 def indexes(*blobs: bytes):
@@ -57,11 +57,12 @@ def test_it_replaces_a_directory_with_a_file_and_loses_the_subtree():
 
 def test_it_gives_the_engine_squashed_size_and_the_real_output_matches():
     idx = indexes(BASE, UPPER)
-    savings = savings_of(idx, CONFIG, [1111, 222])
+    config = config_for(inputs([BASE, UPPER]))
+    savings = savings_of(idx, config, [1111, 222])
     assert savings.layered_compressed == 1333
     assert savings.layered_tar == sum(i.tar_size for i in idx)
     written = io.BytesIO()
-    result = write_squash(plan_squash(inputs([BASE, UPPER]), CONFIG, format="docker"), written)
+    result = write_squash(plan_squash(inputs([BASE, UPPER]), config, format="docker"), written)
     assert savings.squashed_archive == result.size == len(written.getvalue())
     assert savings.saved_bytes == savings.layered_tar - savings.squashed_tar > 0
     data = savings.as_dict()
