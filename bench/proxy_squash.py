@@ -64,8 +64,9 @@ def make_cold(stack: Stack) -> None:
     """Forget every blob byte, layer index and squash the stack holds (rows may stay)."""
     for path in (
         stack.storage_root / "blobs",
-        stack.cache_dir / "indexes",
-        stack.cache_dir / "blobs",
+        stack.storage_root / "indexes",  # the storage layer's keys (quaysquash/storage/base.py)
+        stack.storage_root / "squash",
+        stack.scratch_dir / "layers",  # the workers' layer read cache
     ):
         shutil.rmtree(path, ignore_errors=True)
     subprocess.run(["sync"], check=True)
