@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -92,6 +93,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
     mark_database_tests(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    # Playwright's sync API marks its event loop as running in this thread between calls, and
+    # the browser is session-scoped: Django would then refuse every later database test of
+    # this worker ("cannot call this from an async context"). Hide the loop while a test that
+    # does not drive the browser runs (the chromium fixture puts it back before closing).
+    if "chromium" in getattr(item, "fixturenames", ()):
+        return (yield)
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        return (yield)
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -66,7 +66,8 @@ def test_it_reports_a_corrupt_layer_and_remembers_it_until_the_row_is_deleted(si
     blob = _blob_path(site.stack, layer_digests(layout)[0])
     # The import indexed the layers (tag_pushed): let that finish, then drop the index so that
     # the build reads the corrupt blob before planning, not only while streaming.
-    index = site.stack.cache_dir / "indexes" / (layer_digests(layout)[0].split(":")[1] + ".idx")
+    hexdigest = layer_digests(layout)[0].split(":")[1]
+    index = site.stack.storage_root / "indexes" / "sha256" / f"{hexdigest}.idx"
     wait_for(index.is_file, timeout=60, what="the layer index made on import")
     good = blob.read_bytes()
     blob.write_bytes(good[:1000] + bytes(len(good) - 1000))

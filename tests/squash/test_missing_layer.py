@@ -53,7 +53,7 @@ def test_it_names_only_the_digest_of_a_layer_missing_from_storage(
     assert blob_file.is_file()
     # The import indexed the layers (tag_pushed); drop that index too, so the build meets the
     # missing blob before it plans (no headers can have gone out yet: a deterministic answer).
-    index = stack.cache_dir / "indexes" / f"{hexdigest}.idx"
+    index = stack.storage_root / "indexes" / "sha256" / f"{hexdigest}.idx"
     wait_for(index.is_file, timeout=60, what="the layer index made on import")
     blob_file.unlink()
     index.unlink()

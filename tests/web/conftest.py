@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 from tests.web.factories import World, world
@@ -33,9 +35,13 @@ def chromium():
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
+        loop = asyncio._get_running_loop()
         try:
             yield browser
         finally:
+            # Tests without the browser hide Playwright's loop (tests/conftest.py); the last
+            # of them may be what runs right before this teardown.
+            asyncio._set_running_loop(loop)
             browser.close()
 
 
