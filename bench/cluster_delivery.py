@@ -92,7 +92,9 @@ def wait_ready(base_url: str, auth: str, timeout: float = 120) -> bool:
     return False
 
 
-def redirect_runs(cluster: Cluster, auth: str, runs: int, workdir: Path) -> tuple[list, list, str]:
+def redirect_runs(
+    cluster: Cluster, auth: str, runs: int, workdir: Path
+) -> tuple[list, list, list, str]:
     """Cached pulls on web B through the presigned redirect, alternating with nginx serving
     the same bytes from a local file."""
     web_b = cluster.webs[1]
