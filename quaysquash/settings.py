@@ -121,6 +121,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# The only backend: it checks passwords as Django's ModelBackend does, and robot tokens for the
+# registry and the squashed download (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["quaysquash.accounts.backends.CredentialsBackend"]
 LOGIN_URL = "/signin/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -36,7 +36,7 @@ def can_see_token(request: HttpRequest, robot: RobotAccount | None) -> bool:
     """Superusers and admins of the robot's organization may see its token, nobody else."""
     if robot is None:
         return False
-    return request.user.is_superuser or robot.namespace.is_admin(request.user)
+    return robot.namespace.is_admin(request.user)
 
 
 class GrantReadForm(forms.Form):

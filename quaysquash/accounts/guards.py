@@ -51,12 +51,6 @@ def namespace_or_404(name: str) -> Namespace:
         raise Http404("namespace not found") from None
 
 
-def is_namespace_admin(principal: Principal, namespace: Namespace) -> bool:
-    if is_anonymous(principal) or isinstance(principal, RobotAccount):
-        return False
-    return namespace.is_admin(principal)
-
-
 def can_see_robots(principal: Principal, namespace: Namespace) -> bool:
     """Who may list a namespace's robot names (never their tokens): its admins and members,
     and users granted a role on one of its repositories, who need a robot for the squashed

@@ -37,6 +37,21 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+class NamespaceQuerySet(models.QuerySet):
+    def administered_by(self, principal: Principal) -> NamespaceQuerySet:
+        """Exactly the namespaces ``principal`` administers: the one definition of a namespace
+        admin. A user administers their own namespace and the organizations naming them an
+        admin, a superuser every namespace; anonymous callers and robots none."""
+        from .principals import is_anonymous
+
+        if is_anonymous(principal) or isinstance(principal, RobotAccount):
+            return self.none()
+        if principal.is_superuser:
+            return self.all()
+        named_admin = principal.administered_namespaces.values("pk")
+        return self.filter(Q(owner=principal) | Q(pk__in=named_admin))
+
+
 class Namespace(models.Model):
     """A user's own namespace or an organization; the first part of every repository name.
 
@@ -71,6 +86,8 @@ class Namespace(models.Model):
         help_text="Robot tokens expire this many days after they are issued; empty: never.",
     )
 
+    objects = NamespaceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -81,15 +98,10 @@ class Namespace(models.Model):
     def is_organization(self) -> bool:
         return self.kind == self.Kind.ORGANIZATION
 
-    def is_admin(self, user) -> bool:
-        """Whether a Django user administers this namespace (owner, org admin or superuser)."""
-        if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "pk"):
-            return False
-        if getattr(user, "is_superuser", False):
-            return True
-        if self.owner_id is not None and self.owner_id == user.pk:
-            return True
-        return self.admins.filter(pk=user.pk).exists()
+    def is_admin(self, principal: Principal) -> bool:
+        """Whether ``principal`` administers this namespace (see ``administered_by``); every
+        admin check (pages, API, registry, proxy, Django admin) asks this."""
+        return Namespace.objects.administered_by(principal).filter(pk=self.pk).exists()
 
 
 class RepositoryQuerySet(models.QuerySet):
@@ -119,7 +131,7 @@ class RepositoryQuerySet(models.QuerySet):
                 "repository"
             )
         )
-        owned = Q(namespace__owner=user) | Q(namespace__in=user.administered_namespaces.all())
+        owned = Q(namespace__in=Namespace.objects.administered_by(user))
         return self.filter(public | granted | owned).distinct()
 
 

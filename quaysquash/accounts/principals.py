@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.contrib.auth import authenticate
-from django.utils import timezone
 
-from .models import Namespace, Repository, RobotAccount
+from .models import Repository, RobotAccount
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -22,9 +20,6 @@ if TYPE_CHECKING:
     Principal: TypeAlias = "AbstractBaseUser | AnonymousUser | RobotAccount | None"
 else:
     Principal = Any
-
-# last_used is informative; writing it on every request would make each pull a DB write.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def is_anonymous(principal: Principal) -> bool:
@@ -69,29 +64,14 @@ def ensure_token_current(robot: RobotAccount) -> None:
         raise RobotTokenExpired(robot)
 
 
-def authenticate_credentials(username: str, secret: str) -> Principal:
+def authenticate_credentials(username: str, secret: str, request=None) -> Principal:
     """A robot (``ns+short`` and its token) or a user (name and password), or ``None``.
 
-    Raises :class:`RobotTokenExpired` for a robot whose (correct) token has expired.
+    The one check of credentials, done by the authentication backend
+    (:mod:`quaysquash.accounts.backends`). Raises :class:`RobotTokenExpired` for a robot whose
+    (correct) token has expired.
     """
-    if "+" in username:
-        try:
-            robot = RobotAccount.objects.get_by_full_name(username)
-        except RobotAccount.DoesNotExist:
-            return None
-        if not robot.check_token(secret):
-            return None
-        # Only after the token matched: nobody learns about expiry without the secret.
-        ensure_token_current(robot)
-        now = timezone.now()
-        if robot.last_used is None or now - robot.last_used > LAST_USED_RESOLUTION:
-            RobotAccount.objects.filter(pk=robot.pk).update(last_used=now)
-            robot.last_used = now
-        return robot
-    user = authenticate(username=username, password=secret)
-    if user is None or not user.is_active:
-        return None
-    return user
+    return authenticate(request, username=username, password=secret, robots=True)
 
 
 def parse_basic_auth(header: str) -> tuple[str, str] | None:
@@ -108,6 +88,25 @@ def parse_basic_auth(header: str) -> tuple[str, str] | None:
     return username, secret
 
 
+def require_principal(username: str, secret: str, request=None) -> Principal:
+    """The principal the credentials name; raises :class:`BadCredentials` when they are wrong
+    (an expired robot token: :class:`RobotTokenExpired`, whose message says so)."""
+    principal = authenticate_credentials(username, secret, request)
+    if principal is None:
+        raise BadCredentials()
+    return principal
+
+
+def principal_from_basic(header: str, request=None) -> Principal:
+    """The principal of an ``Authorization`` header that must hold valid Basic credentials:
+    what every Basic caller (``/v2/``, ``/v2/auth``, ``/c1/squash/``) uses. Raises
+    :class:`BadCredentials` for another scheme, a malformed value or wrong credentials."""
+    parsed = parse_basic_auth(header)
+    if parsed is None:
+        raise BadCredentials()
+    return require_principal(*parsed, request)
+
+
 def principal_from_request(request) -> Principal:
     """The principal behind an HTTP request: Basic credentials first, then the session.
 
@@ -115,23 +114,11 @@ def principal_from_request(request) -> Principal:
     """
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("basic "):
-        parsed = parse_basic_auth(header)
-        principal = authenticate_credentials(*parsed) if parsed else None
-        if principal is None:
-            raise BadCredentials()
-        return principal
+        return principal_from_basic(header, request)
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
     return None
-
-
-def can_create_repository(principal: Principal, namespace: Namespace) -> bool:
-    """Pushing to a new name creates the repository for org admins and a user in their own
-    namespace; robots only write to repositories that already exist."""
-    if is_anonymous(principal) or isinstance(principal, RobotAccount):
-        return False
-    return namespace.is_admin(principal)
 
 
 def allowed_actions(principal: Principal, repository: Repository) -> set[str]:

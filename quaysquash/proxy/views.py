@@ -20,7 +20,7 @@ def proxy_page(request: HttpRequest, org: str) -> HttpResponse:
     if not namespace.is_organization:
         raise PermissionDenied("only organizations can proxy an upstream registry")
     principal = access.principal_of(request)
-    is_admin = access.is_namespace_admin(principal, namespace)
+    is_admin = namespace.is_admin(principal)
     proxy = ProxyOrganization.objects.filter(namespace=namespace).first()
     form = None
     if is_admin:

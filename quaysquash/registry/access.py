@@ -30,11 +30,9 @@ from quaysquash.accounts.principals import (
     BadCredentials,
     Principal,
     allowed_actions,
-    authenticate_credentials,
-    can_create_repository,
     ensure_token_current,
     is_anonymous,
-    parse_basic_auth,
+    principal_from_basic,
 )
 from quaysquash.core import shared_state
 from quaysquash.proxy.permissions import new_repository_actions
@@ -98,6 +96,12 @@ def challenge(request, scope: str | Sequence[str] | None = None, error: str | No
     return "Bearer " + ",".join(parts)
 
 
+def unauthorized(exc: BadCredentials) -> errors.Unauthorized:
+    """The registry's 401 for credentials that do not authenticate (an expired robot token
+    says so)."""
+    return errors.Unauthorized(str(exc) or "invalid username, password or token")
+
+
 def caller_from_request(request) -> Caller:
     """Authenticate the request; wrong credentials answer 401, never fall back to anonymous."""
     if hasattr(request, "_registry_caller"):
@@ -112,14 +116,10 @@ def caller_from_request(request) -> Caller:
         except tokens.InvalidToken as exc:
             raise errors.Unauthorized(f"invalid token: {exc}") from exc
     elif scheme.lower() == "basic":
-        parsed = parse_basic_auth(header)
         try:
-            principal = authenticate_credentials(*parsed) if parsed else None
+            caller = Caller(principal_from_basic(header, request))
         except BadCredentials as exc:
-            raise errors.Unauthorized(str(exc)) from None
-        if principal is None:
-            raise errors.Unauthorized("invalid username, password or token")
-        caller = Caller(principal)
+            raise unauthorized(exc) from None
     request._registry_caller = caller
     return caller
 
@@ -163,7 +163,9 @@ def registry_actions(
         and (proxied := new_repository_actions(principal, namespace)) is not None
     ):
         return proxied  # a proxy organization: pulls create repositories, pushes never do
-    if namespace is not None and can_create_repository(principal, namespace):
+    # Namespace admins (a user in their own namespace, org admins) create repositories by
+    # pushing; robots never do, they only write to repositories that already exist.
+    if namespace is not None and namespace.is_admin(principal):
         # Whoever may create it will be able to read it once it exists: a token for a push to a
         # new name needs pull too, as clients check blobs before uploading them.
         return {PULL, PUSH, DELETE}

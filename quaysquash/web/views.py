@@ -95,7 +95,7 @@ def _namespace_page(request: HttpRequest, namespace: Namespace) -> HttpResponse:
     tab = request.GET.get("tab", "repos")
     if tab not in ("repos", "robots"):
         tab = "repos"
-    is_admin = access.is_namespace_admin(principal, namespace)
+    is_admin = namespace.is_admin(principal)
     context: dict = {
         "namespace": namespace,
         "tab": tab,
@@ -136,7 +136,7 @@ def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
     can_admin = access.can(principal, repository, "admin")
     if tab == "settings" and not can_admin:
         tab = "info"
-    is_ns_admin = access.is_namespace_admin(principal, repository.namespace)
+    is_ns_admin = repository.namespace.is_admin(principal)
     context: dict = {
         "repo": repository,
         "tab": tab,

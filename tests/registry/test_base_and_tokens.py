@@ -54,6 +54,23 @@ def test_it_refuses_wrong_credentials_without_falling_back_to_anonymous(world, c
     assert response.status_code == 401
 
 
+def test_it_answers_every_wrong_credential_with_the_same_oci_error(world, client):
+    wrong = basic("alice", "wrong")
+    responses = [
+        client.get("/v2/", HTTP_AUTHORIZATION=wrong),
+        client.get("/v2/auth", {"scope": "repository:acme/public:pull"}, HTTP_AUTHORIZATION=wrong),
+        # The token endpoint takes Basic only: another scheme is no anonymous request.
+        client.get("/v2/auth", HTTP_AUTHORIZATION="Bearer not-a-token-request"),
+        client.post("/v2/auth", {"grant_type": "password", "username": "alice", "password": "x"}),
+    ]
+    for response in responses:
+        assert response.status_code == 401
+        assert response.json() == {
+            "errors": [{"code": "UNAUTHORIZED", "message": "invalid username, password or token"}]
+        }
+        assert b"wrong" not in response.content
+
+
 def test_it_issues_tokens_limited_to_what_the_principal_may_do(world, client):
     body = get_token(
         client,

@@ -21,6 +21,9 @@ def test_it_rejects_a_wrong_token(site):
     response = requests.get(site.squash_url("acme/tiny", "v1"), auth=(site.robot, "WRONG" * 10))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.json() == {
+        "errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]
+    }
 
 
 def test_it_answers_a_robot_without_read_like_a_missing_repository(site):

@@ -18,3 +18,11 @@ def test_it_rejects_a_wrong_password(client, w):
     resp = client.post("/signin/", {"username": "alice", "password": "nope"})
     assert resp.status_code == 200
     assert b"Invalid username or password" in resp.content
+
+
+def test_it_refuses_a_robot_token_at_signin(client, w):
+    # Robots authenticate to the registry and the squashed download, never to a session.
+    resp = client.post("/signin/", {"username": "acme+deployer", "password": w.deployer.token})
+    assert resp.status_code == 200
+    assert b"Invalid username or password" in resp.content
+    assert client.get("/api/v1/repository/acme/web").status_code == 404

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.request import Request
+from rest_framework.serializers import Serializer
 
 MAX_PAGE_SIZE = 100
 
@@ -25,3 +27,10 @@ def bool_param(value: str | None, default: bool) -> bool:
 
 def ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value else None
+
+
+def validated(serializer: type[Serializer], request: Request) -> dict:
+    """The request body checked by ``serializer``; a bad body answers 400 with its errors."""
+    body = serializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data

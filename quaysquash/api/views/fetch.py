@@ -84,7 +84,7 @@ class FetchCommandView(APIView):
             robot = access.robot_or_404(repository.namespace, short)
             can_read = Repository.objects.restrict(robot, "read").filter(pk=repository.pk).exists()
             fetch.robot_name = robot.full_name
-            if access.is_namespace_admin(principal, repository.namespace):
+            if repository.namespace.is_admin(principal):
                 fetch.token = robot.token
                 result["token_included"] = True
             result["robot"] = {"name": robot.full_name, "can_read": can_read}

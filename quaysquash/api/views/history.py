@@ -23,6 +23,7 @@ from ..schemas import HistorySchema, TagSchema
 from ..serializers import TagRestoreSerializer
 from .common import bool_param as _bool
 from .common import int_param as _int
+from .common import validated
 
 
 class TagHistoryView(APIView):
@@ -60,10 +61,9 @@ class TagRestoreView(APIView):
     )
     def post(self, request: Request, ns: str, repo: str, tag: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "write")
-        body = TagRestoreSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = validated(TagRestoreSerializer, request)
         try:
-            restored = restore_tag(repository, tag, body.validated_data["manifest_digest"])
+            restored = restore_tag(repository, tag, data["manifest_digest"])
         except RestoreError as exc:
             raise ApiValidationError({"manifest_digest": str(exc)}) from None
         return Response(build_rows([restored])[0].as_api())

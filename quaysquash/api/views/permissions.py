@@ -17,6 +17,7 @@ from quaysquash.accounts.models import Repository, RepositoryPermission
 
 from ..schemas import PermissionListSchema, PermissionSchema
 from ..serializers import RoleSerializer
+from .common import validated
 
 
 def _user_or_400(username: str):
@@ -80,14 +81,13 @@ class PermissionView(APIView):
     )
     def put(self, request: Request, ns: str, repo: str, kind: str, name: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "admin")
-        body = RoleSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = validated(RoleSerializer, request)
         target = self._target(repository, kind, name)
         with transaction.atomic():
             perm = RepositoryPermission.objects.filter(repository=repository, **target).first()
             if perm is None:
                 perm = RepositoryPermission(repository=repository, **target)
-            perm.role = body.validated_data["role"]
+            perm.role = data["role"]
             perm.save()
         return Response(_permission_json(perm))
 

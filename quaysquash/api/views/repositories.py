@@ -18,6 +18,7 @@ from ..schemas import RepositoryListSchema, RepositorySchema
 from ..serializers import RepositoryUpdateSerializer
 from .common import bool_param as _bool
 from .common import ts as _ts
+from .common import validated
 
 
 def repository_json(repo: Repository, principal) -> dict:
@@ -71,9 +72,7 @@ class RepositoryView(APIView):
     def put(self, request: Request, ns: str, repo: str) -> Response:
         principal = access.principal_of(request)
         repository = access.repository_for(principal, ns, repo, "admin")
-        body = RepositoryUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(RepositoryUpdateSerializer, request)
         if "description" in data:
             repository.description = data["description"]
         if "visibility" in data:

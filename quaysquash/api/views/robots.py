@@ -34,6 +34,7 @@ from ..schemas import (
 from ..serializers import RobotCreateSerializer, RobotPolicySerializer, RobotTokenSerializer
 from .common import bool_param as _bool
 from .common import ts as _ts
+from .common import validated
 
 
 def robot_json(
@@ -95,7 +96,7 @@ def _namespace_for_robots(request: Request, org: str, *, admin: bool):
     principal = access.principal_of(request)
     namespace = access.namespace_or_404(org)
     if admin:
-        if not access.is_namespace_admin(principal, namespace):
+        if not namespace.is_admin(principal):
             raise PermissionDenied("organization admin required")
     elif not access.can_see_robots(principal, namespace):
         raise PermissionDenied("not a member of this organization")
@@ -125,7 +126,7 @@ class RobotListView(APIView):
     )
     def get(self, request: Request, org: str) -> Response:
         principal, namespace = _namespace_for_robots(request, org, admin=False)
-        is_admin = access.is_namespace_admin(principal, namespace)
+        is_admin = namespace.is_admin(principal)
         robots = list(RobotAccount.objects.filter(namespace=namespace).order_by("short_name"))
         for robot in robots:
             robot.namespace = namespace
@@ -155,7 +156,7 @@ class RobotView(APIView):
         return Response(
             robot_json(
                 robot,
-                with_token=access.is_namespace_admin(principal, namespace),
+                with_token=namespace.is_admin(principal),
                 permissions=_permissions_by_robot([robot])[robot.pk],
             )
         )
@@ -165,19 +166,18 @@ class RobotView(APIView):
     )
     def put(self, request: Request, org: str, short: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
-        body = RobotCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = validated(RobotCreateSerializer, request)
         try:
             validate_robot_short_name(short)
         except ValidationError as exc:
             raise ApiValidationError({"name": exc.messages}) from None
-        expires = token_expiry(namespace, body.validated_data)
+        expires = token_expiry(namespace, data)
         try:
             with transaction.atomic():
                 robot = RobotAccount.objects.create(
                     namespace=namespace,
                     short_name=short,
-                    description=body.validated_data["description"],
+                    description=data["description"],
                     token_expires=expires,
                 )
         except IntegrityError:
@@ -202,9 +202,8 @@ class RobotRegenerateView(APIView):
     def post(self, request: Request, org: str, short: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
         robot = access.robot_or_404(namespace, short)
-        body = RobotTokenSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        robot.regenerate_token(token_expiry(namespace, body.validated_data))
+        data = validated(RobotTokenSerializer, request)
+        robot.regenerate_token(token_expiry(namespace, data))
         return Response(credentials_json(robot))
 
 
@@ -239,9 +238,8 @@ class RobotPolicyView(APIView):
     )
     def put(self, request: Request, org: str) -> Response:
         _, namespace = _namespace_for_robots(request, org, admin=True)
-        body = RobotPolicySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = validated(RobotPolicySerializer, request)
         # Applies to tokens issued from now on; existing tokens keep their expiry.
-        namespace.robot_token_days = body.validated_data["robot_token_days"]
+        namespace.robot_token_days = data["robot_token_days"]
         namespace.save(update_fields=["robot_token_days"])
         return Response({"robot_token_days": namespace.robot_token_days})

@@ -29,7 +29,7 @@ from quaysquash.registry.tagrows import (
 
 from ..schemas import BulkTagsSchema, TagListSchema, TagNamesSchema, TagSchema
 from ..serializers import TagBulkSerializer, TagUpdateSerializer
-from .common import MAX_PAGE_SIZE
+from .common import MAX_PAGE_SIZE, validated
 from .common import bool_param as _bool
 from .common import int_param as _int
 
@@ -117,9 +117,7 @@ class TagBulkView(APIView):
     )
     def post(self, request: Request, ns: str, repo: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "write")
-        body = TagBulkSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(TagBulkSerializer, request)
         names = list(dict.fromkeys(data["tags"]))
         changed: list[str] = []
         with transaction.atomic():
@@ -147,9 +145,7 @@ class TagView(APIView):
     )
     def put(self, request: Request, ns: str, repo: str, tag: str) -> Response:
         repository = access.repository_for(access.principal_of(request), ns, repo, "write")
-        body = TagUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(TagUpdateSerializer, request)
         current = Tag.objects.active().filter(repository=repository, name=tag).first()
         if "manifest_digest" in data:
             manifest = Manifest.objects.filter(

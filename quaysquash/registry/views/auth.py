@@ -12,11 +12,10 @@ import datetime
 
 from django.http import HttpRequest, HttpResponse
 
-from quaysquash.accounts.principals import BadCredentials, parse_basic_auth
-from quaysquash.accounts.principals import authenticate_credentials as _authenticate
+from quaysquash.accounts.principals import BadCredentials, principal_from_basic, require_principal
 
-from .. import errors, tokens
-from ..access import grant, subject_of
+from .. import tokens
+from ..access import grant, subject_of, unauthorized
 from .base import RegistryView, json_response
 
 
@@ -31,33 +30,26 @@ def _scopes(values: list[str]) -> list[tokens.Scope]:
     return scopes
 
 
-def authenticate_credentials(username: str, secret: str):
-    try:
-        return _authenticate(username, secret)
-    except BadCredentials as exc:  # an expired robot token: say so
-        raise errors.Unauthorized(str(exc)) from None
-
-
 class TokenView(RegistryView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        principal = None
+        # No header: an anonymous token. Any header must be valid Basic credentials.
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header:
-            parsed = parse_basic_auth(header)
-            principal = authenticate_credentials(*parsed) if parsed else None
-            if principal is None:
-                raise errors.Unauthorized("invalid username, password or token")
+        try:
+            principal = principal_from_basic(header, request) if header else None
+        except BadCredentials as exc:
+            raise unauthorized(exc) from None
         return self._token(principal, _scopes(request.GET.getlist("scope")))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         grant_type = request.POST.get("grant_type", "")
         if grant_type != "password":
             return json_response({"error": "unsupported_grant_type"}, status=400)
-        principal = authenticate_credentials(
-            request.POST.get("username", ""), request.POST.get("password", "")
-        )
-        if principal is None:
-            raise errors.Unauthorized("invalid username, password or token")
+        try:
+            principal = require_principal(
+                request.POST.get("username", ""), request.POST.get("password", ""), request
+            )
+        except BadCredentials as exc:
+            raise unauthorized(exc) from None
         return self._token(principal, _scopes(request.POST.getlist("scope")))
 
     def _token(self, principal, requested: list[tokens.Scope]) -> HttpResponse:
