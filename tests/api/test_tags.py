@@ -250,6 +250,9 @@ def test_it_says_which_tags_are_squashable_images(client, w):
     client.force_login(w.alice)
     tags = {t["name"]: t for t in client.get("/api/v1/repository/acme/web/tag/").json()["tags"]}
     assert tags["v1"]["squashable"] is True and tags["chart"]["squashable"] is False
+    # Images name their read-only squashed pull; an artifact has none.
+    assert tags["v1"]["squashed_pull"].endswith("/squashed/acme/web:v1")
+    assert tags["chart"]["squashed_pull"] is None
     resp = client.get("/api/v1/repository/acme/web/tag/chart/fetch?kind=squash-docker")
     assert resp.status_code == 400 and "not a container image" in resp.content.decode()
     assert (
