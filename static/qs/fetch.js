@@ -71,9 +71,7 @@
       if (!kube) return;
       const secret = kube.secret || kube.secret_command;
       $("#kube-secret").textContent = secret;
-      $("#kube-secret").hidden = !secret;
-      $("#kube-secret-label").hidden = !secret;
-      $("#copy-kube-secret").parentElement.hidden = !secret;
+      $("#kube-secret-block").hidden = !secret;
       $("#kube-secret-label").textContent = kube.secret
         ? "Kubernetes pull secret (" + kube.secret_name + ")"
         : "Create the pull secret " + kube.secret_name + " (replace TOKEN)";
@@ -247,7 +245,6 @@
       update();
     });
   }
-
 
   initFetchModal();
 })();
