@@ -3,9 +3,8 @@
   "use strict";
   const { $, $$, config, api, toast, repoApi, errorText } = window.QS;
 
-  function initSettings() {
-    const form = $("#settings-form");
-    if (!form) return;
+  // Only the Settings tab has the form; repository.html loads this script on every tab.
+  function initSettings(form) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const status = $("#settings-status");
@@ -55,5 +54,6 @@
     });
   }
 
-  initSettings();
+  const settingsForm = $("#settings-form");
+  if (settingsForm) initSettings(settingsForm);
 })();

@@ -88,14 +88,15 @@ def test_it_rejects_unknown_formats_tags_and_robots(client, w):
     assert client.get(BASE + "?kind=squash-docker&robot=other+bot").status_code == 404
 
 
-@override_settings(QS_SERVER_HOSTNAME="reg.example:8000", QS_PREFERRED_URL_SCHEME="https")
-def test_it_builds_the_squashed_pull_and_kubernetes_text_for_an_admin(client, w):
+def test_it_builds_the_squashed_pull_and_kubernetes_text_for_an_admin(client, w, settings):
+    settings.QS_SERVER_HOSTNAME, settings.QS_PREFERRED_URL_SCHEME = "reg.example:8000", "https"
     client.force_login(w.alice)
-    data = client.get(BASE + "?kind=squash-pull&robot=deployer").json()
-    assert data["command"] == (
-        f"docker login -u 'acme+deployer' -p '{w.deployer.token}' reg.example:8000\n"
-        "docker pull reg.example:8000/squashed/acme/web:v1"
+    login, pull = (
+        client.get(BASE + "?kind=squash-pull&robot=deployer").json()["command"].split("\n")
     )
+    assert login == f"docker login -u 'acme+deployer' -p '{w.deployer.token}' reg.example:8000"
+    assert pull == "docker pull reg.example:8000/squashed/acme/web:v1"
+    data = client.get(BASE + "?kind=squash-pull&robot=deployer").json()
     assert data["token_included"] is True and data["platform"] == ""
     kube = data["kubernetes"]
     assert w.deployer.token in kube["secret_command"] and kube["secret"]
