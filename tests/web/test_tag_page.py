@@ -1,9 +1,5 @@
 """The tag page (quaysquash.web.tagpage) through the Django test client: pull lines."""
 
-import json
-
-from quaysquash.registry import mediatypes
-from quaysquash.registry.manifests import store_manifest
 from tests.web import factories as f
 
 
@@ -15,11 +11,7 @@ def test_it_names_the_read_only_squashed_pull_of_an_image(client, w, settings):
 
 
 def test_it_offers_no_squashed_pull_for_an_artifact(client, w):
-    config = f._blob(w.web, b"{}", "application/vnd.example.helm.config.v1+json")
-    raw = json.dumps(
-        {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "config": config, "layers": []}
-    ).encode()
-    f.tag(w.web, "chart", store_manifest(w.web, raw))
+    f.tag(w.web, "chart", f.artifact(w.web))
     client.force_login(w.bob)
     html = client.get("/repository/acme/web/tag/chart").content.decode()
     assert "squashed/acme/web" not in html
