@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -158,3 +160,42 @@ def test_it_warns_when_the_robot_cannot_read(browser_page, stack, ui_data):
     open_fetch_modal(page, stack, ui_data)
     choose_squashed_pull(page, "auditor")
     expect(page.locator("#robot-warning")).to_contain_text("does not have read permission")
+
+
+def test_it_copies_a_podman_login_and_pull_that_pull_the_squashed_image(
+    browser_page, stack, ui_data, tmp_path
+):
+    page = browser_page
+    sign_in(page, stack.url, ui_data.admin)
+    open_fetch_modal(page, stack, ui_data, tag="stable")
+    choose_squashed_pull(page, "deployer")
+    page.get_by_label("Client").select_option("podman")
+    expect(page.locator("#command-data")).to_contain_text("podman pull --tls-verify=false")
+    copied = copy(page, "Copy Command")
+    assert copied.startswith("podman login --tls-verify=false ")
+    # Run as copied: podman's storage (vfs, short paths: podman refuses a runroot over 50
+    # characters) and auth file come from the environment, not from flags.
+    short = Path(tempfile.mkdtemp(prefix="qsfp-", dir="/tmp"))
+    try:
+        conf = tmp_path / "storage.conf"
+        conf.write_text(
+            f'[storage]\ndriver = "vfs"\nrunroot = "{short}/run"\ngraphroot = "{short}/root"\n'
+        )
+        env = {
+            "HOME": str(tmp_path),
+            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+            "CONTAINERS_STORAGE_CONF": str(conf),
+            "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
+        }
+        ran = subprocess.run(
+            ["bash", "-e", "-c", copied], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        image = f"{stack.host}/squashed/{ui_data.repo}:stable"
+        inspected = subprocess.run(
+            [require("podman"), "image", "inspect", image], env=env, capture_output=True, text=True
+        )
+        assert inspected.returncode == 0, inspected.stderr
+        assert len(json.loads(inspected.stdout)[0]["RootFS"]["Layers"]) == 1
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
