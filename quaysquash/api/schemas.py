@@ -45,6 +45,9 @@ class TagSchema(s.Serializer):
     expiration_ts = s.IntegerField(allow_null=True)
     platforms = PlatformSchema(many=True)
     squashable = s.BooleanField(help_text="an image (not another artifact): squash formats apply")
+    squashed_pull = s.CharField(
+        allow_null=True, help_text="host/squashed/<ns>/<repo>:<tag>; read-only, images only"
+    )
 
 
 class TagListSchema(s.Serializer):
@@ -87,6 +90,13 @@ class FetchRobotSchema(s.Serializer):
     can_read = s.BooleanField()
 
 
+class FetchKubernetesSchema(s.Serializer):
+    pod = s.CharField(help_text="YAML of a Pod running the squashed image")
+    secret_name = s.CharField(help_text="empty for an anonymous pull")
+    secret = s.CharField(help_text="YAML of the pull Secret; empty without the token")
+    secret_command = s.CharField(help_text="kubectl create secret docker-registry …")
+
+
 class FetchCommandSchema(s.Serializer):
     format = s.CharField()
     label = s.CharField()
@@ -96,6 +106,8 @@ class FetchCommandSchema(s.Serializer):
     warning = s.CharField()
     token_included = s.BooleanField()
     command = s.CharField()
+    squashed_digest = s.CharField(help_text="squash-pull by=digest: the pinned squashed manifest")
+    kubernetes = FetchKubernetesSchema(allow_null=True, help_text="squash-pull only")
 
 
 class RobotPermissionSchema(s.Serializer):

@@ -4,10 +4,14 @@ what the page shows, what the API returns and what the tests run are the same te
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+
+from quaysquash.squash import pullnames
+
+from . import kubernetes
 
 FORMATS: dict[str, str] = {
     "docker-tag": "Docker Pull (by tag)",
@@ -16,8 +20,14 @@ FORMATS: dict[str, str] = {
     "podman-digest": "Podman Pull (by digest)",
     "squash-docker": "Squashed Docker Image",
     "squash-oci": "Squashed OCI archive (podman load)",
+    "squash-pull": "Squashed image (docker/podman pull)",
 }
-SQUASH_FORMATS = ("squash-docker", "squash-oci")
+# Formats of the squashed image: images only, with a robot account for private repositories.
+SQUASH_FORMATS = ("squash-docker", "squash-oci", "squash-pull")
+# The squashed downloads (/c1/squash/): one platform, optional gzip, the squash cache panel. A
+# squashed pull serves the whole index and lets the client pick the platform.
+ARCHIVE_FORMATS = ("squash-docker", "squash-oci")
+CLIENTS = ("docker", "podman")
 # What each option does, shown under the format list.
 FORMAT_HELP: dict[str, str] = {
     "docker-tag": "docker pulls the tag's layers from this registry; the tag may move later.",
@@ -31,6 +41,10 @@ FORMAT_HELP: dict[str, str] = {
     "squash-oci": (
         "The same single-layer image as an OCI archive file, loaded with podman load. "
         "Needs a robot account with read permission."
+    ),
+    "squash-pull": (
+        "The same single-layer image served by this registry under squashed/: docker, podman "
+        "and Kubernetes pull it like any image. Needs a robot account with read permission."
     ),
 }
 TOKEN_PLACEHOLDER = "TOKEN"
@@ -92,22 +106,88 @@ class FetchRequest:
     token: str = ""  # empty: the caller may not see it, show the placeholder
     platform: str = ""
     compressed: bool = False
+    client: str = "docker"  # squash-pull: docker or podman
+    squashed_digest: str = ""  # squash-pull: pin the squashed manifest instead of the tag
+
+
+def _tls_flag(client: str) -> str:
+    # Podman refuses plain-HTTP registries unless told; docker allows loopback ones.
+    insecure = settings.QS_PREFERRED_URL_SCHEME == "http"
+    return " --tls-verify=false" if client == "podman" and insecure else ""
+
+
+def login_command(client: str, user: str, token: str) -> str:
+    """``docker login`` / ``podman login`` to this registry (robot dialog and Fetch Tag)."""
+    return (
+        f"{client} login{_tls_flag(client)} -u {shell_quote(user)} -p {shell_quote(token)} "
+        f"{registry_host()}"
+    )
+
+
+def squashed_image(req: FetchRequest) -> str:
+    """The pullable name of the squashed image: ``host/squashed/<ns>/<repo>:<tag>`` (or @digest)."""
+    return pullnames.reference(
+        registry_host(), f"{req.namespace}/{req.repo}", req.tag, digest=req.squashed_digest
+    )
+
+
+def _squashed_pull(req: FetchRequest) -> str:
+    if req.client not in CLIENTS:
+        raise ValueError(f"unknown client {req.client!r}")
+    pull = f"{req.client} pull{_tls_flag(req.client)} {quote_if_needed(squashed_image(req))}"
+    if not req.robot_name:
+        return pull
+    return login_command(req.client, req.robot_name, req.token or TOKEN_PLACEHOLDER) + "\n" + pull
+
+
+@dataclass
+class KubernetesSnippet:
+    pod: str  # YAML of a Pod running the squashed image
+    secret_name: str  # empty: anonymous pull, no secret
+    secret: str  # YAML of the pull Secret; empty when the caller may not see the token
+    secret_command: str  # kubectl create secret … (TOKEN placeholder when hidden)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def fetch_kubernetes(req: FetchRequest) -> KubernetesSnippet | None:
+    """What a pod needs to run the squashed image (squash-pull only): a Pod and its pull Secret."""
+    if req.format != "squash-pull":
+        return None
+    host = registry_host()
+    last = req.repo.rsplit("/", 1)[-1]
+    name = secret = command = ""
+    if req.robot_name:
+        name = kubernetes.secret_name(req.robot_name)
+        if req.token:
+            config = kubernetes.docker_config(host, req.robot_name, req.token)
+            secret = kubernetes.secret_yaml(name, config)
+        command = kubernetes.create_secret_command(
+            name, host, shell_quote(req.robot_name), shell_quote(req.token or TOKEN_PLACEHOLDER)
+        )
+    pod = kubernetes.pod_yaml(
+        kubernetes.dns_label(f"{last}-{req.tag}"),
+        kubernetes.dns_label(last),
+        squashed_image(req),
+        name,
+    )
+    return KubernetesSnippet(pod=pod, secret_name=name, secret=secret, secret_command=command)
 
 
 def fetch_command(req: FetchRequest) -> str:
     if req.format not in FORMATS:
         raise ValueError(f"unknown format {req.format!r}")
     ref = f"{registry_host()}/{req.namespace}/{req.repo}"
-    insecure = settings.QS_PREFERRED_URL_SCHEME == "http"
     if req.format == "docker-tag":
         return f"docker pull {quote_if_needed(f'{ref}:{req.tag}')}"
     if req.format == "docker-digest":
         return f"docker pull {quote_if_needed(f'{ref}@{req.digest}')}"
     if req.format in ("podman-tag", "podman-digest"):
         target = f"{ref}:{req.tag}" if req.format == "podman-tag" else f"{ref}@{req.digest}"
-        # Podman refuses plain-HTTP registries unless told; docker allows loopback ones.
-        flag = " --tls-verify=false" if insecure else ""
-        return f"podman pull{flag} {quote_if_needed(target)}"
+        return f"podman pull{_tls_flag('podman')} {quote_if_needed(target)}"
+    if req.format == "squash-pull":
+        return _squashed_pull(req)
     url = squash_url(
         req.namespace,
         req.repo,

@@ -10,12 +10,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from quaysquash.accounts.models import Repository
 from quaysquash.registry.mediatypes import IMAGE_CONFIGS
 from quaysquash.registry.models import Manifest, ManifestChild, ManifestLayer, Tag
+from quaysquash.squash import pullnames
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -52,6 +54,14 @@ class TagRow:
         """A stable colour number (0-7) for tags that share a manifest."""
         return int(self.digest.rpartition(":")[2][:6] or "0", 16) % 8
 
+    @property
+    def squashed_pull(self) -> str | None:
+        """The read-only registry name of this tag's squashed image (images only)."""
+        if not self.squashable:
+            return None
+        full = self.tag.repository.full_name
+        return pullnames.reference(settings.QS_SERVER_HOSTNAME, full, self.name)
+
     def as_api(self) -> dict:
         """Quay's tag object, plus the platforms of an index."""
         return {
@@ -70,6 +80,7 @@ class TagRow:
                 for p in self.platforms
             ],
             "squashable": self.squashable,
+            "squashed_pull": self.squashed_pull,
         }
 
 
@@ -111,7 +122,7 @@ def tag_queryset(
 ) -> QuerySet[Tag]:
     """Tags of ``repo``; ``name_filter`` matches tag names and manifest digests."""
     qs = Tag.objects.active() if active_only else Tag.objects.all()
-    qs = qs.filter(repository=repo).select_related("manifest")
+    qs = qs.filter(repository=repo).select_related("manifest", "repository__namespace")
     if exact:
         qs = qs.filter(name=exact)
     elif name_filter:

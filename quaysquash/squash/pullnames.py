@@ -36,7 +36,14 @@ def parse(name: str) -> SquashedName | None:
     return SquashedName(scheme, source)
 
 
-def pull_command(host: str, repository: str, tag: str, *, zstd: bool = False) -> str:
-    """The command the Fetch Tag dialog shows for the squashed image of ``repository:tag``."""
+def reference(
+    host: str, repository: str, tag: str = "", *, digest: str = "", zstd: bool = False
+) -> str:
+    """``host/squashed/<repository>:<tag>``, or ``@<digest>`` (a squashed manifest's digest)."""
     scheme = "squashed-zstd" if zstd else "squashed"
-    return f"docker pull {host}/{scheme}/{repository}:{tag}"
+    return f"{host}/{scheme}/{repository}" + (f"@{digest}" if digest else f":{tag}")
+
+
+def pull_command(host: str, repository: str, tag: str, *, zstd: bool = False) -> str:
+    """The plain ``docker pull`` of the squashed image of ``repository:tag``."""
+    return f"docker pull {reference(host, repository, tag, zstd=zstd)}"

@@ -45,6 +45,11 @@ def tag_page(request: HttpRequest, ns: str, repo: str, tag: str) -> HttpResponse
             "pull": commands.fetch_command(
                 commands.FetchRequest(ns, repo, tag, found.manifest.digest, "docker-digest")
             ),
+            "squashed_pull": (
+                commands.fetch_command(commands.FetchRequest(ns, repo, tag, "", "squash-pull"))
+                if row.squashable
+                else ""
+            ),
             "title": f"{repository.full_name}:{tag}",
         },
     )

@@ -156,6 +156,7 @@ def repository_page(request: HttpRequest, ns: str, repo: str) -> HttpResponse:
                 "formats": commands.FORMATS,
                 "formatHelp": commands.FORMAT_HELP,
                 "squashFormats": list(commands.SQUASH_FORMATS),
+                "archiveFormats": list(commands.ARCHIVE_FORMATS),
             }
         ),
     }
@@ -202,6 +203,12 @@ def _info_context(repo: Repository) -> dict:
                 ),
             ),
             ("Squashed Docker Image", squash),
+            (
+                commands.FORMATS["squash-pull"],
+                commands.fetch_command(
+                    commands.FetchRequest(repo.namespace.name, repo.name, tag, "", "squash-pull")
+                ),
+            ),
         ],
         "tag_count": Tag.objects.active().filter(repository=repo).count(),
     }

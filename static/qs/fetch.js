@@ -1,9 +1,8 @@
 /* The Fetch Tag modal: format, robot, platform, the command and the squash cache state. */
 (function () {
   "use strict";
-  const { $, $$, config, api, toast, copyText, showModal, hideModal, setDisabled, repoApi, errorText, human, download } = window.QS;
+  const { $, config, api, toast, copyText, showModal, setDisabled, repoApi, human } = window.QS;
 
-  /* ---- Fetch Tag modal ---- */
   function initFetchModal() {
     const modal = $("#fetch-modal");
     if (!modal) return;
@@ -11,6 +10,8 @@
     const robotSel = $("#fetch-robot");
     const platformSel = $("#fetch-platform");
     const compressed = $("#fetch-compressed");
+    const client = $("#fetch-client");
+    const byDigest = $("#fetch-by-digest");
     const commandEl = $("#command-data");
     const copyBtn = $("#copy-command");
     const feedback = $("#copy-feedback");
@@ -61,28 +62,52 @@
       if (config.isNamespaceAdmin && !robots.some((r) => r.can_read)) $("#create-robot-inline").open = true;
     }
 
+    // Squash formats take a robot; the archive ones (/c1/squash/) also a platform and the cache.
     function isSquash() { return config.squashFormats.includes(format.value); }
+    function isArchive() { return config.archiveFormats.includes(format.value); }
+
+    function showKubernetes(kube) {
+      $("#kube-panel").hidden = !kube;
+      if (!kube) return;
+      const secret = kube.secret || kube.secret_command;
+      $("#kube-secret").textContent = secret;
+      $("#kube-secret-block").hidden = !secret;
+      $("#kube-secret-label").textContent = kube.secret
+        ? "Kubernetes pull secret (" + kube.secret_name + ")"
+        : "Create the pull secret " + kube.secret_name + " (replace TOKEN)";
+      $("#kube-pod").textContent = kube.pod;
+    }
 
     async function update() {
       const mine = ++seq;
       feedback.textContent = "";
       $("#fetch-format-help").textContent = (config.formatHelp || {})[format.value] || "";
       const squash = isSquash();
+      const archive = isArchive();
       $("#squash-options").hidden = !squash;
-      $("#cache-panel").hidden = !squash;
-      $("#platform-row").hidden = !(squash && current.platforms.length);
+      $("#archive-options").hidden = !archive;
+      $("#pull-options").hidden = format.value !== "squash-pull";
+      $("#cache-panel").hidden = !archive;
+      $("#platform-row").hidden = !(archive && current.platforms.length);
       commandEl.setAttribute("aria-busy", "true");
       setDisabled(copyBtn, true);
+      $("#kube-panel").querySelectorAll(".copied").forEach((el) => { el.textContent = ""; });
       const params = new URLSearchParams({ kind: format.value });
       if (squash) {
         if (robotSel.value) params.set("robot", robotSel.value);
+      }
+      if (archive) {
         if (current.platforms.length && platformSel.value) params.set("platform", platformSel.value);
         if (compressed.checked) params.set("compression", "gzip");
+      } else if (squash) {
+        params.set("client", client.value);
+        if (byDigest.checked) params.set("by", "digest");
       }
       try {
         const data = await api("GET", repoApi("/tag/" + current.tag + "/fetch?" + params));
         if (mine !== seq) return;
         commandEl.textContent = data.command;
+        showKubernetes(data.kubernetes);
         warning.hidden = !data.warning;
         warning.textContent = data.warning || "";
         note.textContent = squash && data.robot && !data.token_included
@@ -91,12 +116,13 @@
       } catch (e) {
         if (mine !== seq) return;
         commandEl.textContent = "";
+        showKubernetes(null);
         warning.hidden = false;
         warning.textContent = "Could not build the command: " + e.message;
       }
       commandEl.setAttribute("aria-busy", "false");
       setDisabled(copyBtn, false);
-      if (squash) refreshCache(mine);
+      if (archive) refreshCache(mine);
     }
 
     function squashParams() {
@@ -147,13 +173,19 @@
       refreshCache(mine);
     });
 
-    copyBtn.addEventListener("click", async () => {
-      const ok = await copyText(commandEl.textContent);
-      feedback.textContent = ok ? "Copied" : "Copy failed: select the command and copy it by hand";
-      copyBtn.classList.toggle("copied-state", ok);
+    // One copy behaviour for the command and each Kubernetes block: the text of a <pre>, and
+    // "Copied" in the status next to the button.
+    async function copyBlock(btn, source, status) {
+      const ok = await copyText(source.textContent);
+      status.textContent = ok ? "Copied" : "Copy failed: select the text and copy it by hand";
+      btn.classList.toggle("copied-state", ok);
+    }
+    copyBtn.addEventListener("click", () => copyBlock(copyBtn, commandEl, feedback));
+    modal.querySelectorAll("[data-copy-block]").forEach((btn) => {
+      btn.addEventListener("click", () => copyBlock(btn, $("#" + btn.dataset.copyBlock), btn.nextElementSibling));
     });
 
-    [format, robotSel, platformSel, compressed].forEach((el) => el.addEventListener("change", update));
+    [format, robotSel, platformSel, compressed, client, byDigest].forEach((el) => el.addEventListener("change", update));
     let filterTimer = null;
     $("#fetch-robot-filter").addEventListener("input", () => {
       clearTimeout(filterTimer);
@@ -206,13 +238,13 @@
       for (const p of current.platforms) platformSel.add(new Option(p, p));
       if (current.platforms.includes("linux/amd64")) platformSel.value = "linux/amd64";
       commandEl.textContent = "";
+      showKubernetes(null);
       showModal(modal, btn, format);
       if (robots === null) await loadRobots();
       fillRobots();
       update();
     });
   }
-
 
   initFetchModal();
 })();

@@ -1,12 +1,10 @@
 /* The Settings tab: description, visibility, auto-prime, permissions, deletion. */
 (function () {
   "use strict";
-  const { $, $$, config, api, toast, copyText, showModal, hideModal, setDisabled, repoApi, errorText, human, download } = window.QS;
+  const { $, $$, config, api, toast, repoApi, errorText } = window.QS;
 
-  /* ---- Settings tab ---- */
-  function initSettings() {
-    const form = $("#settings-form");
-    if (!form) return;
+  // Only the Settings tab has the form; repository.html loads this script on every tab.
+  function initSettings(form) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const status = $("#settings-status");
@@ -43,7 +41,7 @@
         await api("PUT", permUrl(kind, account), { role: $("#perm-new-role").value });
       } catch (e) {
         errEl.hidden = false;
-        errEl.textContent = e.status === 404 ? "No such robot in " + config.namespace : (e.body ? Object.values(e.body).flat().join(" ") : e.message);
+        errEl.textContent = e.status === 404 ? "No such robot in " + config.namespace : errorText(e);
         return;
       }
       window.location.reload();
@@ -56,6 +54,6 @@
     });
   }
 
-
-  initSettings();
+  const settingsForm = $("#settings-form");
+  if (settingsForm) initSettings(settingsForm);
 })();

@@ -86,3 +86,52 @@ def test_it_rejects_unknown_formats_tags_and_robots(client, w):
     assert client.get("/api/v1/repository/acme/web/tag/nope/fetch").status_code == 404
     assert client.get(BASE + "?kind=squash-docker&robot=ghost").status_code == 404
     assert client.get(BASE + "?kind=squash-docker&robot=other+bot").status_code == 404
+
+
+def test_it_builds_the_squashed_pull_and_kubernetes_text_for_an_admin(client, w, settings):
+    settings.QS_SERVER_HOSTNAME, settings.QS_PREFERRED_URL_SCHEME = "reg.example:8000", "https"
+    client.force_login(w.alice)
+    login, pull = (
+        client.get(BASE + "?kind=squash-pull&robot=deployer").json()["command"].split("\n")
+    )
+    assert login == f"docker login -u 'acme+deployer' -p '{w.deployer.token}' reg.example:8000"
+    assert pull == "docker pull reg.example:8000/squashed/acme/web:v1"
+    data = client.get(BASE + "?kind=squash-pull&robot=deployer").json()
+    assert data["token_included"] is True and data["platform"] == ""
+    kube = data["kubernetes"]
+    assert w.deployer.token in kube["secret_command"] and kube["secret"]
+    assert "image: reg.example:8000/squashed/acme/web:v1\n" in kube["pod"]
+    podman = client.get(BASE + "?kind=squash-pull&robot=deployer&client=podman").json()
+    assert podman["command"].endswith("\npodman pull reg.example:8000/squashed/acme/web:v1")
+    assert client.get(BASE + "?kind=squash-pull&client=ctr").status_code == 400
+
+
+def test_it_gives_a_non_admin_the_squashed_pull_without_the_token(client, w):
+    client.force_login(w.bob)
+    resp = client.get(BASE + "?kind=squash-pull&robot=deployer")
+    data = resp.json()
+    assert "-p 'TOKEN'" in data["command"] and data["token_included"] is False
+    assert data["kubernetes"]["secret"] == ""
+    assert w.deployer.token not in resp.content.decode()
+
+
+def test_it_pins_the_squashed_digest_once_it_was_served(client, w):
+    from quaysquash.registry import mediatypes
+    from quaysquash.squash.pullmodels import SquashedManifest
+
+    client.force_login(w.alice)
+    url = BASE + "?kind=squash-pull&robot=deployer&by=digest"
+    before = client.get(url).json()
+    assert before["squashed_digest"] == "" and "pulled once" in before["warning"]
+    assert before["command"].endswith("/squashed/acme/web:v1")
+    pinned = "sha256:" + "c" * 64
+    for media_type, digest in ((mediatypes.DOCKER_MANIFEST, "sha256:" + "d" * 64),
+                               (mediatypes.OCI_MANIFEST, pinned)):  # fmt: skip
+        SquashedManifest.objects.create(
+            repository=w.web, digest=digest, media_type=media_type,
+            source_digest=w.v1.digest, compression="gzip",
+        )  # fmt: skip
+    after = client.get(url).json()
+    assert after["squashed_digest"] == pinned and after["warning"] == ""
+    assert after["command"].endswith(f"/squashed/acme/web@{pinned}")
+    assert f"/squashed/acme/web@{pinned}\n" in after["kubernetes"]["pod"]

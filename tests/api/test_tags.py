@@ -237,19 +237,13 @@ def test_it_changes_many_tags_at_once(client, w):
 
 
 def test_it_says_which_tags_are_squashable_images(client, w):
-    import json as _json
-
-    from quaysquash.registry import mediatypes
-    from quaysquash.registry.manifests import store_manifest
-
-    config = f._blob(w.web, b"{}", "application/vnd.example.helm.config.v1+json")
-    raw = _json.dumps(
-        {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "config": config, "layers": []}
-    ).encode()
-    f.tag(w.web, "chart", store_manifest(w.web, raw))
+    f.tag(w.web, "chart", f.artifact(w.web))
     client.force_login(w.alice)
     tags = {t["name"]: t for t in client.get("/api/v1/repository/acme/web/tag/").json()["tags"]}
     assert tags["v1"]["squashable"] is True and tags["chart"]["squashable"] is False
+    # Images name their read-only squashed pull; an artifact has none.
+    assert tags["v1"]["squashed_pull"].endswith("/squashed/acme/web:v1")
+    assert tags["chart"]["squashed_pull"] is None
     resp = client.get("/api/v1/repository/acme/web/tag/chart/fetch?kind=squash-docker")
     assert resp.status_code == 400 and "not a container image" in resp.content.decode()
     assert (

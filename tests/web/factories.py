@@ -96,6 +96,15 @@ def index(repository: Repository, platforms: dict[str, Manifest]) -> Manifest:
     return store_manifest(repository, raw)
 
 
+def artifact(repository: Repository) -> Manifest:
+    """A manifest whose config is not an image config (a Helm chart): nothing to squash."""
+    config = _blob(repository, b"{}", "application/vnd.example.helm.config.v1+json")
+    raw = json.dumps(
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "config": config, "layers": []}
+    ).encode()
+    return store_manifest(repository, raw)
+
+
 def tag(repository: Repository, name: str, manifest: Manifest):
     return set_tag(repository, name, manifest)
 

@@ -74,6 +74,7 @@ def test_it_shows_pull_commands_on_the_information_tab(client, w, settings):
     html = client.get("/repository/acme/web").content.decode()
     assert f"docker pull {settings.QS_SERVER_HOSTNAME}/acme/web:v1" in html
     assert "The web frontend" in html
+    assert f"docker pull {settings.QS_SERVER_HOSTNAME}/squashed/acme/web:v1" in html
 
 
 @pytest.mark.parametrize("who", ["carol", "eve", None])

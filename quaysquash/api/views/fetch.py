@@ -13,7 +13,9 @@ from rest_framework.views import APIView
 from quaysquash.accounts import guards as access
 from quaysquash.accounts.models import Repository
 from quaysquash.core import commands
+from quaysquash.registry import mediatypes
 from quaysquash.registry.tagrows import build_rows, tag_queryset
+from quaysquash.squash.pullmodels import SquashedManifest
 
 from ..schemas import FetchCommandSchema
 
@@ -29,6 +31,10 @@ class FetchCommandView(APIView):
             OpenApiParameter("robot", str, description="short or full robot name"),
             OpenApiParameter("platform", str),
             OpenApiParameter("compression", str, enum=["none", "gzip"]),
+            OpenApiParameter("client", str, enum=list(commands.CLIENTS), description="squash-pull"),
+            OpenApiParameter(
+                "by", str, enum=["tag", "digest"], description="squash-pull: pin the digest"
+            ),
         ],
         responses={200: FetchCommandSchema},
     )
@@ -49,7 +55,12 @@ class FetchCommandView(APIView):
             )
         platforms = [p.platform for p in row.platforms]
         platform = params.get("platform") or ""
-        if row.is_index:
+        client = params.get("client") or "docker"
+        if client not in commands.CLIENTS:
+            raise ApiValidationError({"client": f"one of {', '.join(commands.CLIENTS)}"})
+        if fmt not in commands.ARCHIVE_FORMATS:
+            platform = ""  # a squashed pull serves the index: the client picks the platform
+        elif row.is_index:
             if platform and platform not in platforms:
                 raise ApiValidationError({"platform": f"one of {', '.join(platforms)}"})
             if not platform and platforms:
@@ -64,6 +75,7 @@ class FetchCommandView(APIView):
             "robot": None,
             "warning": "",
             "token_included": False,
+            "squashed_digest": "",
         }
         fetch = commands.FetchRequest(
             namespace=ns,
@@ -73,7 +85,11 @@ class FetchCommandView(APIView):
             format=fmt,
             platform=platform,
             compressed=params.get("compression") == "gzip",
+            client=client,
         )
+        if fmt == "squash-pull" and params.get("by") == "digest":
+            fetch.squashed_digest = _squashed_digest(repository, row.digest)
+            result["squashed_digest"] = fetch.squashed_digest
         robot_name = params.get("robot") or ""
         if fmt in commands.SQUASH_FORMATS and robot_name:
             short = robot_name.split("+", 1)[1] if "+" in robot_name else robot_name
@@ -102,5 +118,27 @@ class FetchCommandView(APIView):
             result["warning"] = (
                 f"{repository.full_name} is private: choose a robot account with read permission."
             )
+        if fmt == "squash-pull" and params.get("by") == "digest" and not fetch.squashed_digest:
+            result["warning"] = result["warning"] or (
+                "The squashed digest is known once the squashed image has been pulled once: "
+                "this shows the tag until then."
+            )
         result["command"] = commands.fetch_command(fetch)
+        snippet = commands.fetch_kubernetes(fetch)
+        result["kubernetes"] = snippet.as_dict() if snippet else None
         return Response(result)
+
+
+def _squashed_digest(repository: Repository, source_digest: str) -> str:
+    """The OCI squashed (gzip) manifest of ``source_digest`` served so far, or ""."""
+    row = (
+        SquashedManifest.objects.filter(
+            repository=repository,
+            source_digest=source_digest,
+            compression="gzip",
+            media_type__in=(mediatypes.OCI_MANIFEST, mediatypes.OCI_INDEX),
+        )
+        .order_by("-created")
+        .first()
+    )
+    return row.digest if row else ""
