@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import digests, errors
+from quaysquash.storage import digests
+
+from .. import errors
 from ..access import challenge
 from ..storage import DigestMismatch
 

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from quaysquash.proxy import pullthrough
+from quaysquash.storage import digests
 
-from .. import digests, errors
+from .. import errors
 from ..access import DELETE, PULL, PUSH, authorize
 from ..manifests import (
     MAX_MANIFEST_BYTES,
