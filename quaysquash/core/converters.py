@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.urls import register_converter
 
 from quaysquash.accounts import names
-from quaysquash.squash.pullnames import SCHEMES
 from quaysquash.storage import digests
 
 
@@ -55,9 +54,9 @@ class RobotConverter(_Converter):
 
 
 class SquashedSchemeConverter(_Converter):
-    """The reserved namespaces of pullable squashed images (squash/pullnames.py)."""
+    """The reserved namespaces of pullable squashed images (accounts/names.py)."""
 
-    regex = "|".join(sorted(SCHEMES, key=len, reverse=True))
+    regex = "|".join(sorted(names.SQUASHED_SCHEMES, key=len, reverse=True))
 
 
 class PermissionKindConverter(_Converter):
