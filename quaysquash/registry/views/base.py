@@ -64,6 +64,19 @@ class RegistryView(View):
         return response
 
 
+class ContentView(RegistryView):
+    """A view of stored content, where HEAD answers as GET does, without the body."""
+
+    def serve(self, request: HttpRequest, *args, body: bool, **kwargs) -> HttpResponse:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.serve(request, *args, body=True, **kwargs)
+
+    def head(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.serve(request, *args, body=False, **kwargs)
+
+
 def json_response(data: object, status: int = 200, **headers: str) -> HttpResponse:
     response = JsonResponse(data, status=status, safe=False)
     for name, value in headers.items():
