@@ -2,26 +2,35 @@
 these shapes; tests check answers against the names declared here).
 
 Every shape is built by :func:`schema` from a field list written like annotations,
-``"name:str size:int end_ts:int? tags:[str] labels:{str}"`` (``?``: may be null), in the order
-the document shows them. A name without a type is a field given as a keyword argument (choices,
-nested shapes); ``optional`` names the fields an answer may leave out, ``help`` their texts.
+``"name:str end_ts:int? tags:[str] labels:{str} platforms:[PlatformSchema] kind:robot|user"``
+(``?``: may be null; a type is a scalar, a shape built before or a string's choices), in the
+order the document shows them. ``optional`` names the fields an answer may leave out, ``help``
+their texts.
 """
 
 from __future__ import annotations
 
-import copy
-
 from rest_framework import serializers as s
 
-_SCALARS = {"str": s.CharField, "int": s.IntegerField, "bool": s.BooleanField}
+# The types a field list may name: scalars, and every shape schema() has built.
+_TYPES: dict[str, type[s.Field]] = {
+    "str": s.CharField,
+    "int": s.IntegerField,
+    "bool": s.BooleanField,
+}
 
 
 def _field(kind: str, options: dict) -> s.Field:
+    if "|" in kind:
+        return s.ChoiceField(choices=kind.split("|"), **options)
     if kind.startswith("[") and kind.endswith("]"):
-        return s.ListField(child=_SCALARS[kind[1:-1]](), **options)
+        item = _TYPES[kind[1:-1]]
+        if issubclass(item, s.Serializer):
+            return item(many=True, **options)
+        return s.ListField(child=item(), **options)
     if kind.startswith("{") and kind.endswith("}"):
-        return s.DictField(child=_SCALARS[kind[1:-1]](), **options)
-    return _SCALARS[kind](**options)
+        return s.DictField(child=_TYPES[kind[1:-1]](), **options)
+    return _TYPES[kind](**options)
 
 
 def schema(
@@ -30,7 +39,6 @@ def schema(
     *,
     optional: str = "",
     help: dict[str, str] | None = None,
-    **given: s.Field,
 ) -> type[s.Serializer]:
     """A serializer class called ``name`` with the fields of ``spec`` (see the module doc)."""
     help = help or {}
@@ -38,11 +46,6 @@ def schema(
     fields: dict[str, s.Field] = {}
     for item in spec.split():
         field_name, _, kind = item.partition(":")
-        if not kind:
-            # A copy is a new field, so it takes its place here: serializers order their
-            # fields by creation.
-            fields[field_name] = copy.deepcopy(given.pop(field_name))
-            continue
         options: dict = {}
         if kind.endswith("?"):
             kind, options["allow_null"] = kind[:-1], True
@@ -51,23 +54,20 @@ def schema(
         if field_name in help:
             options["help_text"] = help[field_name]
         fields[field_name] = _field(kind, options)
-    if given:
-        raise TypeError(f"{name}: fields {sorted(given)} are missing from its spec")
-    return type(name, (s.Serializer,), {"__module__": __name__, **fields})
+    built = type(name, (s.Serializer,), {"__module__": __name__, **fields})
+    _TYPES[name] = built
+    return built
 
 
 RepositorySchema = schema(
     "RepositorySchema",
-    "namespace:str name:str description:str is_public:bool visibility auto_prime:bool kind:str"
-    " is_organization:bool can_write:bool can_admin:bool tag_count:int last_modified:int?"
-    " created:int?",
+    "namespace:str name:str description:str is_public:bool visibility:public|private"
+    " auto_prime:bool kind:str is_organization:bool can_write:bool can_admin:bool tag_count:int"
+    " last_modified:int? created:int?",
     help={"last_modified": "epoch seconds"},
-    visibility=s.ChoiceField(choices=["public", "private"]),
 )
 
-RepositoryListSchema = schema(
-    "RepositoryListSchema", "repositories", repositories=RepositorySchema(many=True)
-)
+RepositoryListSchema = schema("RepositoryListSchema", "repositories:[RepositorySchema]")
 
 PlatformSchema = schema(
     "PlatformSchema",
@@ -78,20 +78,17 @@ PlatformSchema = schema(
 TagSchema = schema(
     "TagSchema",
     "name:str manifest_digest:str media_type:str is_manifest_list:bool size:int last_modified:str"
-    " start_ts:int end_ts:int? expiration:str? expiration_ts:int? platforms squashable:bool",
+    " start_ts:int end_ts:int? expiration:str? expiration_ts:int? platforms:[PlatformSchema]"
+    " squashable:bool",
     help={
         "size": "sum of compressed layer sizes (all platforms of an index)",
         "last_modified": "HTTP date",
         "squashable": "an image (not another artifact): squash formats apply",
     },
-    platforms=PlatformSchema(many=True),
 )
 
 TagListSchema = schema(
-    "TagListSchema",
-    "tags page:int has_additional:bool total:int",
-    optional="total",
-    tags=TagSchema(many=True),
+    "TagListSchema", "tags:[TagSchema] page:int has_additional:bool total:int", optional="total"
 )
 
 TagNamesSchema = schema("TagNamesSchema", "tags:[str]")
@@ -100,26 +97,20 @@ BulkTagsSchema = schema("BulkTagsSchema", "changed:[str] missing:[str]")
 
 HistoryEventSchema = schema(
     "HistoryEventSchema",
-    "kind tag:str time:int manifest_digest:str old_manifest_digest:str? message:str future:bool"
-    " restore_digest:str? restore_action current_digest:str?",
+    "kind:created|moved|deleted|expired|expires tag:str time:int manifest_digest:str"
+    " old_manifest_digest:str? message:str future:bool restore_digest:str?"
+    " restore_action:Revert|Restore? current_digest:str?",
     help={"current_digest": "where the tag points now"},
-    kind=s.ChoiceField(choices=["created", "moved", "deleted", "expired", "expires"]),
-    restore_action=s.ChoiceField(choices=["Revert", "Restore"], allow_null=True),
 )
 
-HistorySchema = schema(
-    "HistorySchema",
-    "events page:int has_additional:bool",
-    events=HistoryEventSchema(many=True),
-)
+HistorySchema = schema("HistorySchema", "events:[HistoryEventSchema] page:int has_additional:bool")
 
 FetchRobotSchema = schema("FetchRobotSchema", "name:str can_read:bool")
 
 FetchCommandSchema = schema(
     "FetchCommandSchema",
-    "format:str label:str platform:str platforms:[str] robot warning:str token_included:bool"
-    " command:str",
-    robot=FetchRobotSchema(allow_null=True),
+    "format:str label:str platform:str platforms:[str] robot:FetchRobotSchema? warning:str"
+    " token_included:bool command:str",
 )
 
 RobotPermissionSchema = schema("RobotPermissionSchema", "repository:str role:str")
@@ -127,16 +118,14 @@ RobotPermissionSchema = schema("RobotPermissionSchema", "repository:str role:str
 RobotSchema = schema(
     "RobotSchema",
     "name:str short_name:str description:str created:int? last_accessed:int? token_expires:int?"
-    " token_expired:bool token:str repositories:[str] permissions can_read:bool",
-    optional="token repositories can_read",
+    " token_expired:bool token:str repositories:[str] permissions:[RobotPermissionSchema]"
+    " can_read:bool",
+    optional="token repositories permissions can_read",
     help={"token_expires": "epoch seconds; null: never", "token": "admins only"},
-    permissions=RobotPermissionSchema(many=True, required=False),
 )
 
 RobotListSchema = schema(
-    "RobotListSchema",
-    "robots is_admin:bool robot_token_days:int?",
-    robots=RobotSchema(many=True),
+    "RobotListSchema", "robots:[RobotSchema] is_admin:bool robot_token_days:int?"
 )
 
 RobotCredentialsSchema = schema(
@@ -155,13 +144,10 @@ RobotPolicySchema = schema("RobotPolicySchema", "robot_token_days:int?")
 
 PermissionSchema = schema(
     "PermissionSchema",
-    "name:str kind role:str",
-    kind=s.ChoiceField(choices=["robot", "user"]),
+    "name:str kind:robot|user role:str",
 )
 
-PermissionListSchema = schema(
-    "PermissionListSchema", "permissions", permissions=s.DictField(child=PermissionSchema())
-)
+PermissionListSchema = schema("PermissionListSchema", "permissions:{PermissionSchema}")
 
 LayerInfoSchema = schema(
     "LayerInfoSchema",
@@ -173,18 +159,16 @@ ImageInfoSchema = schema(
     "ImageInfoSchema",
     "digest:str media_type:str config_digest:str config_media_type:str is_image:bool"
     " architecture:str os:str created:str entrypoint:[str] cmd:[str] working_dir:str user:str"
-    " env:[str] labels:{str} exposed_ports:[str] layers empty_steps:[str] size:int",
-    layers=LayerInfoSchema(many=True),
+    " env:[str] labels:{str} exposed_ports:[str] layers:[LayerInfoSchema] empty_steps:[str]"
+    " size:int",
 )
 
 TagPlatformSchema = schema("TagPlatformSchema", "platform:str manifest_digest:str")
 
 TagDetailsSchema = schema(
     "TagDetailsSchema",
-    "name:str manifest_digest:str media_type:str is_manifest_list:bool platform:str? platforms"
-    " image",
-    platforms=TagPlatformSchema(many=True),
-    image=ImageInfoSchema(allow_null=True),
+    "name:str manifest_digest:str media_type:str is_manifest_list:bool platform:str?"
+    " platforms:[TagPlatformSchema] image:ImageInfoSchema?",
 )
 
 LayerSavingsSchema = schema(
@@ -196,8 +180,7 @@ LayerSavingsSchema = schema(
 
 SavingsSchema = schema(
     "SavingsSchema",
-    "manifest_digest:str platform:str? layers layered_compressed:int layered_tar:int"
-    " squashed_tar:int squashed_archive:int? squashed_entries:int saved_bytes:int"
-    " deleted_bytes:int overwritten_bytes:int lost_files:int",
-    layers=LayerSavingsSchema(many=True),
+    "manifest_digest:str platform:str? layers:[LayerSavingsSchema] layered_compressed:int"
+    " layered_tar:int squashed_tar:int squashed_archive:int? squashed_entries:int"
+    " saved_bytes:int deleted_bytes:int overwritten_bytes:int lost_files:int",
 )
