@@ -8,7 +8,9 @@ opposite.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,3 +59,13 @@ def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
 def envpath(name: str, default: Path) -> Path:
     value = os.getenv(name)
     return Path(value).resolve() if value else default
+
+
+def settings_group(prefix: str, names: Iterable[str], **renamed: str) -> dict[str, Any]:
+    """Keyword arguments read from the Django settings ``<prefix><NAME>``, one per name (a
+    config object built from its group of settings); ``renamed`` maps a name to a setting
+    whose name does not follow the pattern."""
+    from django.conf import settings
+
+    wanted = {name: prefix + name.upper() for name in names} | renamed
+    return {name: getattr(settings, setting) for name, setting in wanted.items()}

@@ -20,33 +20,39 @@ class ContentError(SquashError):
     """The image's content makes the squash impossible; the same manifest always fails so."""
 
 
-class LayerCorruptError(ContentError):
+class LayerError(SquashError):
+    """An error about one layer, named by ``digest`` (of either family: the concrete classes
+    also derive from ContentError, or not)."""
+
+    def __init__(self, digest: str, message: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+
+class LayerCorruptError(ContentError, LayerError):
     """A layer blob is not a valid (compressed) tar: corrupt, truncated or malformed."""
 
     def __init__(self, digest: str, detail: str) -> None:
-        super().__init__(f"layer {digest} is corrupt: {detail}")
-        self.digest = digest
+        super().__init__(digest, f"layer {digest} is corrupt: {detail}")
         self.detail = detail
 
 
-class UnsafePathError(ContentError):
+class UnsafePathError(ContentError, LayerError):
     """An entry name escapes the root, or a whiteout names something it must not."""
 
     def __init__(self, digest: str, name: bytes, detail: str = "escapes the root") -> None:
         shown = name.decode("utf-8", "backslashreplace")
         if len(shown) > 200:
             shown = shown[:200] + "..."
-        super().__init__(f"layer {digest}: unsafe entry {shown!r}: {detail}")
-        self.digest = digest
+        super().__init__(digest, f"layer {digest}: unsafe entry {shown!r}: {detail}")
         self.name = name
 
 
-class DigestMismatchError(ContentError):
+class DigestMismatchError(ContentError, LayerError):
     """A blob's sha256 differs from the digest it was referenced by."""
 
     def __init__(self, digest: str, actual: str) -> None:
-        super().__init__(f"layer {digest}: digest mismatch, content hashes to {actual}")
-        self.digest = digest
+        super().__init__(digest, f"layer {digest}: digest mismatch, content hashes to {actual}")
         self.actual = actual
 
 
@@ -82,12 +88,11 @@ class SourceError(SquashError):
     """A local image source (OCI layout, docker save tar) cannot be read."""
 
 
-class BlobUnavailableError(SquashError):
+class BlobUnavailableError(LayerError):
     """A layer blob could not be opened or read (storage error): not the image's fault."""
 
     def __init__(self, digest: str, detail: str) -> None:
-        super().__init__(f"layer {digest} could not be read: {detail}")
-        self.digest = digest
+        super().__init__(digest, f"layer {digest} could not be read: {detail}")
 
 
 class LayerMissingError(BlobUnavailableError):
@@ -97,6 +102,5 @@ class LayerMissingError(BlobUnavailableError):
     the blob may be restored, or the storage was briefly unreachable."""
 
     def __init__(self, digest: str) -> None:
-        SquashError.__init__(self, f"layer {digest} is missing from storage")
-        self.digest = digest
+        LayerError.__init__(self, digest, f"layer {digest} is missing from storage")
         self.detail = "missing from storage"

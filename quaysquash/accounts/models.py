@@ -52,6 +52,13 @@ class NamespaceQuerySet(models.QuerySet):
         return self.filter(Q(owner=principal) | Q(pk__in=named_admin))
 
 
+def optional_link(to, related_name: str, kind: type = models.ForeignKey, **options) -> models.Field:
+    """A link that may be empty, deleted with the row it points at."""
+    return kind(
+        to, null=True, blank=True, on_delete=models.CASCADE, related_name=related_name, **options
+    )
+
+
 class Namespace(models.Model):
     """A user's own namespace or an organization; the first part of every repository name.
 
@@ -65,12 +72,10 @@ class Namespace(models.Model):
 
     name = models.CharField(max_length=255, unique=True, validators=[validate_namespace_name])
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    owner = models.OneToOneField(
+    owner = optional_link(
         settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="own_namespace",
+        "own_namespace",
+        models.OneToOneField,
         help_text="The user whose namespace this is (user namespaces only).",
     )
     admins = models.ManyToManyField(
@@ -261,20 +266,8 @@ class RepositoryPermission(models.Model):
     """A role (read, write or admin) on one repository for exactly one user or robot."""
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="permissions")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="repository_permissions",
-    )
-    robot = models.ForeignKey(
-        RobotAccount,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="permissions",
-    )
+    user = optional_link(settings.AUTH_USER_MODEL, "repository_permissions")
+    robot = optional_link(RobotAccount, "permissions")
     role = models.CharField(max_length=8, choices=Role.choices)
 
     class Meta:

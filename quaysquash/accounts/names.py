@@ -4,7 +4,10 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from quaysquash.squash.pullnames import RESERVED_NAMESPACES
+# Namespaces no account may own: ``<scheme>/<ns>/<repo>`` pulls the squashed form of
+# ``<ns>/<repo>`` (quaysquash/squash/pullnames.py), its layer compressed as named here.
+SQUASHED_SCHEMES = {"squashed": "gzip", "squashed-zstd": "zstd"}
+RESERVED_NAMESPACES = frozenset(SQUASHED_SCHEMES)
 
 # The grammars, unanchored: URL converters (quaysquash/core/converters.py) embed them.
 NAMESPACE = r"[a-z0-9][a-z0-9._-]{0,254}"

@@ -1,242 +1,202 @@
 """Response shapes of the JSON API, for the OpenAPI document (the views build plain dicts in
-these shapes; tests check answers against the names declared here)."""
+these shapes; tests check answers against the names declared here).
+
+Every shape is built by :func:`schema` from a field list written like annotations,
+``"name:str end_ts:int? tags:[str] labels:{str} platforms:[PlatformSchema] kind:robot|user"``
+(``?``: may be null; a type is a scalar, a shape built before or a string's choices), in the
+order the document shows them. ``optional`` names the fields an answer may leave out, ``help``
+their texts.
+"""
 
 from __future__ import annotations
 
 from rest_framework import serializers as s
 
-
-class RepositorySchema(s.Serializer):
-    namespace = s.CharField()
-    name = s.CharField()
-    description = s.CharField()
-    is_public = s.BooleanField()
-    visibility = s.ChoiceField(choices=["public", "private"])
-    auto_prime = s.BooleanField()
-    kind = s.CharField()
-    is_organization = s.BooleanField()
-    can_write = s.BooleanField()
-    can_admin = s.BooleanField()
-    tag_count = s.IntegerField()
-    last_modified = s.IntegerField(allow_null=True, help_text="epoch seconds")
-    created = s.IntegerField(allow_null=True)
+# The types a field list may name: scalars, and every shape schema() has built.
+_TYPES: dict[str, type[s.Field]] = {
+    "str": s.CharField,
+    "int": s.IntegerField,
+    "bool": s.BooleanField,
+}
 
 
-class RepositoryListSchema(s.Serializer):
-    repositories = RepositorySchema(many=True)
+def _field(kind: str, options: dict) -> s.Field:
+    if "|" in kind:
+        return s.ChoiceField(choices=kind.split("|"), **options)
+    if kind.startswith("[") and kind.endswith("]"):
+        item = _TYPES[kind[1:-1]]
+        if issubclass(item, s.Serializer):
+            return item(many=True, **options)
+        return s.ListField(child=item(), **options)
+    if kind.startswith("{") and kind.endswith("}"):
+        return s.DictField(child=_TYPES[kind[1:-1]](), **options)
+    return _TYPES[kind](**options)
 
 
-class PlatformSchema(s.Serializer):
-    platform = s.CharField(help_text="os/architecture[/variant]")
-    manifest_digest = s.CharField()
-    size = s.IntegerField()
+def schema(
+    name: str,
+    spec: str,
+    *,
+    optional: str = "",
+    help: dict[str, str] | None = None,
+) -> type[s.Serializer]:
+    """A serializer class called ``name`` with the fields of ``spec`` (see the module doc)."""
+    help = help or {}
+    not_required = set(optional.split())
+    fields: dict[str, s.Field] = {}
+    for item in spec.split():
+        field_name, _, kind = item.partition(":")
+        options: dict = {}
+        if kind.endswith("?"):
+            kind, options["allow_null"] = kind[:-1], True
+        if field_name in not_required:
+            options["required"] = False
+        if field_name in help:
+            options["help_text"] = help[field_name]
+        fields[field_name] = _field(kind, options)
+    built = type(name, (s.Serializer,), {"__module__": __name__, **fields})
+    _TYPES[name] = built
+    return built
 
 
-class TagSchema(s.Serializer):
-    name = s.CharField()
-    manifest_digest = s.CharField()
-    media_type = s.CharField()
-    is_manifest_list = s.BooleanField()
-    size = s.IntegerField(help_text="sum of compressed layer sizes (all platforms of an index)")
-    last_modified = s.CharField(help_text="HTTP date")
-    start_ts = s.IntegerField()
-    end_ts = s.IntegerField(allow_null=True)
-    expiration = s.CharField(allow_null=True)
-    expiration_ts = s.IntegerField(allow_null=True)
-    platforms = PlatformSchema(many=True)
-    squashable = s.BooleanField(help_text="an image (not another artifact): squash formats apply")
-    squashed_pull = s.CharField(
-        allow_null=True, help_text="host/squashed/<ns>/<repo>:<tag>; read-only, images only"
-    )
+RepositorySchema = schema(
+    "RepositorySchema",
+    "namespace:str name:str description:str is_public:bool visibility:public|private"
+    " auto_prime:bool kind:str is_organization:bool can_write:bool can_admin:bool tag_count:int"
+    " last_modified:int? created:int?",
+    help={"last_modified": "epoch seconds"},
+)
 
+RepositoryListSchema = schema("RepositoryListSchema", "repositories:[RepositorySchema]")
 
-class TagListSchema(s.Serializer):
-    tags = TagSchema(many=True)
-    page = s.IntegerField()
-    has_additional = s.BooleanField()
-    total = s.IntegerField(required=False)
+PlatformSchema = schema(
+    "PlatformSchema",
+    "platform:str manifest_digest:str size:int",
+    help={"platform": "os/architecture[/variant]"},
+)
 
+TagSchema = schema(
+    "TagSchema",
+    "name:str manifest_digest:str media_type:str is_manifest_list:bool size:int last_modified:str"
+    " start_ts:int end_ts:int? expiration:str? expiration_ts:int? platforms:[PlatformSchema]"
+    " squashable:bool squashed_pull:str?",
+    help={
+        "size": "sum of compressed layer sizes (all platforms of an index)",
+        "last_modified": "HTTP date",
+        "squashable": "an image (not another artifact): squash formats apply",
+        "squashed_pull": "host/squashed/<ns>/<repo>:<tag>; read-only, images only",
+    },
+)
 
-class TagNamesSchema(s.Serializer):
-    tags = s.ListField(child=s.CharField())
+TagListSchema = schema(
+    "TagListSchema", "tags:[TagSchema] page:int has_additional:bool total:int", optional="total"
+)
 
+TagNamesSchema = schema("TagNamesSchema", "tags:[str]")
 
-class BulkTagsSchema(s.Serializer):
-    changed = s.ListField(child=s.CharField())
-    missing = s.ListField(child=s.CharField())
+BulkTagsSchema = schema("BulkTagsSchema", "changed:[str] missing:[str]")
 
+HistoryEventSchema = schema(
+    "HistoryEventSchema",
+    "kind:created|moved|deleted|expired|expires tag:str time:int manifest_digest:str"
+    " old_manifest_digest:str? message:str future:bool restore_digest:str?"
+    " restore_action:Revert|Restore? current_digest:str?",
+    help={"current_digest": "where the tag points now"},
+)
 
-class HistoryEventSchema(s.Serializer):
-    kind = s.ChoiceField(choices=["created", "moved", "deleted", "expired", "expires"])
-    tag = s.CharField()
-    time = s.IntegerField()
-    manifest_digest = s.CharField()
-    old_manifest_digest = s.CharField(allow_null=True)
-    message = s.CharField()
-    future = s.BooleanField()
-    restore_digest = s.CharField(allow_null=True)
-    restore_action = s.ChoiceField(choices=["Revert", "Restore"], allow_null=True)
-    current_digest = s.CharField(allow_null=True, help_text="where the tag points now")
+HistorySchema = schema("HistorySchema", "events:[HistoryEventSchema] page:int has_additional:bool")
 
+FetchRobotSchema = schema("FetchRobotSchema", "name:str can_read:bool")
 
-class HistorySchema(s.Serializer):
-    events = HistoryEventSchema(many=True)
-    page = s.IntegerField()
-    has_additional = s.BooleanField()
+FetchKubernetesSchema = schema(
+    "FetchKubernetesSchema",
+    "pod:str secret_name:str secret:str secret_command:str",
+    help={
+        "pod": "YAML of a Pod running the squashed image",
+        "secret_name": "empty for an anonymous pull",
+        "secret": "YAML of the pull Secret; empty without the token",
+        "secret_command": "kubectl create secret docker-registry …",
+    },
+)
 
+FetchCommandSchema = schema(
+    "FetchCommandSchema",
+    "format:str label:str platform:str platforms:[str] robot:FetchRobotSchema? warning:str"
+    " token_included:bool command:str squashed_digest:str kubernetes:FetchKubernetesSchema?",
+    help={
+        "squashed_digest": "squash-pull by=digest: the pinned squashed manifest",
+        "kubernetes": "squash-pull only",
+    },
+)
 
-class FetchRobotSchema(s.Serializer):
-    name = s.CharField()
-    can_read = s.BooleanField()
+RobotPermissionSchema = schema("RobotPermissionSchema", "repository:str role:str")
 
+RobotSchema = schema(
+    "RobotSchema",
+    "name:str short_name:str description:str created:int? last_accessed:int? token_expires:int?"
+    " token_expired:bool token:str repositories:[str] permissions:[RobotPermissionSchema]"
+    " can_read:bool",
+    optional="token repositories permissions can_read",
+    help={"token_expires": "epoch seconds; null: never", "token": "admins only"},
+)
 
-class FetchKubernetesSchema(s.Serializer):
-    pod = s.CharField(help_text="YAML of a Pod running the squashed image")
-    secret_name = s.CharField(help_text="empty for an anonymous pull")
-    secret = s.CharField(help_text="YAML of the pull Secret; empty without the token")
-    secret_command = s.CharField(help_text="kubectl create secret docker-registry …")
+RobotListSchema = schema(
+    "RobotListSchema", "robots:[RobotSchema] is_admin:bool robot_token_days:int?"
+)
 
+RobotCredentialsSchema = schema(
+    "RobotCredentialsSchema",
+    "name:str token:str token_expires:int? token_expired:bool docker_login:str podman_login:str"
+    " docker_config:str docker_config_filename:str kubernetes_secret:str"
+    " kubernetes_secret_name:str kubernetes_secret_filename:str kubectl_apply:str"
+    " kubectl_create_secret:str",
+    help={
+        "docker_config": "text of a config.json",
+        "kubernetes_secret": "YAML of a kubernetes.io/dockerconfigjson Secret",
+    },
+)
 
-class FetchCommandSchema(s.Serializer):
-    format = s.CharField()
-    label = s.CharField()
-    platform = s.CharField()
-    platforms = s.ListField(child=s.CharField())
-    robot = FetchRobotSchema(allow_null=True)
-    warning = s.CharField()
-    token_included = s.BooleanField()
-    command = s.CharField()
-    squashed_digest = s.CharField(help_text="squash-pull by=digest: the pinned squashed manifest")
-    kubernetes = FetchKubernetesSchema(allow_null=True, help_text="squash-pull only")
+RobotPolicySchema = schema("RobotPolicySchema", "robot_token_days:int?")
 
+PermissionSchema = schema(
+    "PermissionSchema",
+    "name:str kind:robot|user role:str",
+)
 
-class RobotPermissionSchema(s.Serializer):
-    repository = s.CharField()
-    role = s.CharField()
+PermissionListSchema = schema("PermissionListSchema", "permissions:{PermissionSchema}")
 
+LayerInfoSchema = schema(
+    "LayerInfoSchema",
+    "position:int digest:str media_type:str size:int created_by:str created:str comment:str",
+    help={"created_by": "the config history step that made the layer"},
+)
 
-class RobotSchema(s.Serializer):
-    name = s.CharField()
-    short_name = s.CharField()
-    description = s.CharField()
-    created = s.IntegerField(allow_null=True)
-    last_accessed = s.IntegerField(allow_null=True)
-    token_expires = s.IntegerField(allow_null=True, help_text="epoch seconds; null: never")
-    token_expired = s.BooleanField()
-    token = s.CharField(required=False, help_text="admins only")
-    repositories = s.ListField(child=s.CharField(), required=False)
-    permissions = RobotPermissionSchema(many=True, required=False)
-    can_read = s.BooleanField(required=False)
+ImageInfoSchema = schema(
+    "ImageInfoSchema",
+    "digest:str media_type:str config_digest:str config_media_type:str is_image:bool"
+    " architecture:str os:str created:str entrypoint:[str] cmd:[str] working_dir:str user:str"
+    " env:[str] labels:{str} exposed_ports:[str] layers:[LayerInfoSchema] empty_steps:[str]"
+    " size:int",
+)
 
+TagPlatformSchema = schema("TagPlatformSchema", "platform:str manifest_digest:str")
 
-class RobotListSchema(s.Serializer):
-    robots = RobotSchema(many=True)
-    is_admin = s.BooleanField()
-    robot_token_days = s.IntegerField(allow_null=True)
+TagDetailsSchema = schema(
+    "TagDetailsSchema",
+    "name:str manifest_digest:str media_type:str is_manifest_list:bool platform:str?"
+    " platforms:[TagPlatformSchema] image:ImageInfoSchema?",
+)
 
+LayerSavingsSchema = schema(
+    "LayerSavingsSchema",
+    "digest:str position:int compressed_size:int tar_size:int files:int file_bytes:int"
+    " deleted_files:int deleted_bytes:int overwritten_files:int overwritten_bytes:int"
+    " whiteouts:int lost_bytes:int kept_bytes:int",
+)
 
-class RobotCredentialsSchema(s.Serializer):
-    name = s.CharField()
-    token = s.CharField()
-    token_expires = s.IntegerField(allow_null=True)
-    token_expired = s.BooleanField()
-    docker_login = s.CharField()
-    podman_login = s.CharField()
-    docker_config = s.CharField(help_text="text of a config.json")
-    docker_config_filename = s.CharField()
-    kubernetes_secret = s.CharField(help_text="YAML of a kubernetes.io/dockerconfigjson Secret")
-    kubernetes_secret_name = s.CharField()
-    kubernetes_secret_filename = s.CharField()
-    kubectl_apply = s.CharField()
-    kubectl_create_secret = s.CharField()
-
-
-class RobotPolicySchema(s.Serializer):
-    robot_token_days = s.IntegerField(allow_null=True)
-
-
-class PermissionSchema(s.Serializer):
-    name = s.CharField()
-    kind = s.ChoiceField(choices=["robot", "user"])
-    role = s.CharField()
-
-
-class PermissionListSchema(s.Serializer):
-    permissions = s.DictField(child=PermissionSchema())
-
-
-class LayerInfoSchema(s.Serializer):
-    position = s.IntegerField()
-    digest = s.CharField()
-    media_type = s.CharField()
-    size = s.IntegerField()
-    created_by = s.CharField(help_text="the config history step that made the layer")
-    created = s.CharField()
-    comment = s.CharField()
-
-
-class ImageInfoSchema(s.Serializer):
-    digest = s.CharField()
-    media_type = s.CharField()
-    config_digest = s.CharField()
-    config_media_type = s.CharField()
-    is_image = s.BooleanField()
-    architecture = s.CharField()
-    os = s.CharField()
-    created = s.CharField()
-    entrypoint = s.ListField(child=s.CharField())
-    cmd = s.ListField(child=s.CharField())
-    working_dir = s.CharField()
-    user = s.CharField()
-    env = s.ListField(child=s.CharField())
-    labels = s.DictField(child=s.CharField())
-    exposed_ports = s.ListField(child=s.CharField())
-    layers = LayerInfoSchema(many=True)
-    empty_steps = s.ListField(child=s.CharField())
-    size = s.IntegerField()
-
-
-class TagPlatformSchema(s.Serializer):
-    platform = s.CharField()
-    manifest_digest = s.CharField()
-
-
-class TagDetailsSchema(s.Serializer):
-    name = s.CharField()
-    manifest_digest = s.CharField()
-    media_type = s.CharField()
-    is_manifest_list = s.BooleanField()
-    platform = s.CharField(allow_null=True)
-    platforms = TagPlatformSchema(many=True)
-    image = ImageInfoSchema(allow_null=True)
-
-
-class LayerSavingsSchema(s.Serializer):
-    digest = s.CharField()
-    position = s.IntegerField()
-    compressed_size = s.IntegerField()
-    tar_size = s.IntegerField()
-    files = s.IntegerField()
-    file_bytes = s.IntegerField()
-    deleted_files = s.IntegerField()
-    deleted_bytes = s.IntegerField()
-    overwritten_files = s.IntegerField()
-    overwritten_bytes = s.IntegerField()
-    whiteouts = s.IntegerField()
-    lost_bytes = s.IntegerField()
-    kept_bytes = s.IntegerField()
-
-
-class SavingsSchema(s.Serializer):
-    manifest_digest = s.CharField()
-    platform = s.CharField(allow_null=True)
-    layers = LayerSavingsSchema(many=True)
-    layered_compressed = s.IntegerField()
-    layered_tar = s.IntegerField()
-    squashed_tar = s.IntegerField()
-    squashed_archive = s.IntegerField(allow_null=True)
-    squashed_entries = s.IntegerField()
-    saved_bytes = s.IntegerField()
-    deleted_bytes = s.IntegerField()
-    overwritten_bytes = s.IntegerField()
-    lost_files = s.IntegerField()
+SavingsSchema = schema(
+    "SavingsSchema",
+    "manifest_digest:str platform:str? layers:[LayerSavingsSchema] layered_compressed:int"
+    " layered_tar:int squashed_tar:int squashed_archive:int? squashed_entries:int"
+    " saved_bytes:int deleted_bytes:int overwritten_bytes:int lost_files:int",
+)

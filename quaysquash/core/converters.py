@@ -3,7 +3,7 @@
 Registered once (``CoreConfig.ready``) so that every ``urls.py`` says
 ``<repository:name>`` or ``<tag:tag>`` instead of carrying its own copy of the regular
 expressions. The grammars themselves live in ``accounts/names.py`` (names, tags) and
-``registry/digests.py`` (digests).
+``storage/digests.py`` (digests).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from django.urls import register_converter
 
 from quaysquash.accounts import names
-from quaysquash.registry import digests
-from quaysquash.squash.pullnames import SCHEMES
+from quaysquash.storage import digests
 
 
 class _Converter:
@@ -55,9 +54,9 @@ class RobotConverter(_Converter):
 
 
 class SquashedSchemeConverter(_Converter):
-    """The reserved namespaces of pullable squashed images (squash/pullnames.py)."""
+    """The reserved namespaces of pullable squashed images (accounts/names.py)."""
 
-    regex = "|".join(sorted(SCHEMES, key=len, reverse=True))
+    regex = "|".join(sorted(names.SQUASHED_SCHEMES, key=len, reverse=True))
 
 
 class PermissionKindConverter(_Converter):

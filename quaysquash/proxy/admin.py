@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 
+from .forms import SETTINGS_FIELDS, UpstreamPasswordForm
 from .models import CachedImage, ProxyOrganization, ProxyTag
 
 
-class ProxyOrganizationForm(forms.ModelForm):
-    password = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Password or token for the upstream; leave empty to keep the current one.",
-    )
-    clear_password = forms.BooleanField(required=False, help_text="Remove the stored password.")
-
-    class Meta:
-        model = ProxyOrganization
-        fields = [
-            "namespace",
-            "upstream_url",
-            "username",
-            "verify_tls",
-            "ca_bundle",
-            "public_repositories",
-        ]
-
-    def save(self, commit: bool = True) -> ProxyOrganization:
-        proxy = super().save(commit=False)
-        if self.cleaned_data.get("clear_password"):
-            proxy.set_password("")
-        elif self.cleaned_data.get("password"):
-            proxy.set_password(self.cleaned_data["password"])
-        if commit:
-            proxy.save()
-        return proxy
+class ProxyOrganizationForm(UpstreamPasswordForm):
+    class Meta(UpstreamPasswordForm.Meta):
+        fields = ["namespace", *SETTINGS_FIELDS]
 
 
 @admin.register(ProxyOrganization)

@@ -1,4 +1,5 @@
-"""The proxy settings form of the organization page (admins only); the password is write-only."""
+"""The proxy settings forms: the organization page's (admins only) and the Django admin's; the
+password is write-only in both."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from django import forms
 
 from .models import ProxyOrganization
 
+# What an organization admin may set of its proxy (the Django admin also picks the namespace).
+SETTINGS_FIELDS = ["upstream_url", "username", "verify_tls", "ca_bundle", "public_repositories"]
 
-class ProxySettingsForm(forms.ModelForm):
+
+class UpstreamPasswordForm(forms.ModelForm):
+    """A proxy organization form whose upstream password is set or cleared, never shown."""
+
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -19,7 +25,21 @@ class ProxySettingsForm(forms.ModelForm):
 
     class Meta:
         model = ProxyOrganization
-        fields = ["upstream_url", "username", "verify_tls", "ca_bundle", "public_repositories"]
+        fields = SETTINGS_FIELDS
+
+    def save(self, commit: bool = True) -> ProxyOrganization:
+        proxy = super().save(commit=False)
+        if self.cleaned_data.get("clear_password"):
+            proxy.set_password("")
+        elif self.cleaned_data.get("password"):
+            proxy.set_password(self.cleaned_data["password"])
+        if commit:
+            proxy.save()
+        return proxy
+
+
+class ProxySettingsForm(UpstreamPasswordForm):
+    class Meta(UpstreamPasswordForm.Meta):
         labels = {"upstream_url": "Upstream registry URL", "verify_tls": "Verify TLS"}
 
     def clean_upstream_url(self) -> str:
@@ -33,13 +53,3 @@ class ProxySettingsForm(forms.ModelForm):
         if path and not Path(path).is_file():
             raise forms.ValidationError(f"{path} is not a file on the server")
         return path
-
-    def save(self, commit: bool = True) -> ProxyOrganization:
-        proxy = super().save(commit=False)
-        if self.cleaned_data.get("clear_password"):
-            proxy.set_password("")
-        elif self.cleaned_data.get("password"):
-            proxy.set_password(self.cleaned_data["password"])
-        if commit:
-            proxy.save()
-        return proxy

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from quaysquash.accounts.models import Repository
 from quaysquash.accounts.names import TAG_RE
+from quaysquash.storage import digests
 
-from . import digests, errors, mediatypes
+from . import errors, mediatypes
 from .models import Blob, Manifest, ManifestChild, ManifestLayer, RepositoryBlob, Tag
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024

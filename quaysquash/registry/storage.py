@@ -6,10 +6,8 @@ Kept as the registry's import point so that views, the importer and the squash r
 
 from __future__ import annotations
 
-from quaysquash.storage import CHUNK, DigestMismatch, check_digest_syntax
+from quaysquash.storage import CHUNK, DIGEST_RE, DigestMismatch, check_digest_syntax
 from quaysquash.storage.blobs import BlobStore, get_blob_store
-
-from .digests import DIGEST_RE
 
 get_storage = get_blob_store
 

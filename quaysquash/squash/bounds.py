@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from quaysquash.envconfig import settings_group
 from quaysquash.storage import get_storage
 
 from .models import SquashedImage
@@ -23,14 +24,9 @@ def engine_limits():
     """The engine's bounds, from the QS_SQUASH_MAX_* settings."""
     import squashengine as engine
 
-    return engine.Limits(
-        max_header_bytes=settings.QS_SQUASH_MAX_HEADER_BYTES,
-        max_entries=settings.QS_SQUASH_MAX_ENTRIES,
-        max_path_bytes=settings.QS_SQUASH_MAX_PATH_BYTES,
-        max_output_bytes=settings.QS_SQUASH_MAX_OUTPUT_BYTES,
-        max_inflation_ratio=settings.QS_SQUASH_MAX_INFLATION_RATIO,
-        inflation_grace_bytes=settings.QS_SQUASH_MAX_INFLATION_GRACE_BYTES,
-    )
+    names = "max_header_bytes max_entries max_path_bytes max_output_bytes max_inflation_ratio"
+    grace = {"inflation_grace_bytes": "QS_SQUASH_MAX_INFLATION_GRACE_BYTES"}
+    return engine.Limits(**settings_group("QS_SQUASH_", names.split(), **grace))
 
 
 class InsufficientSpaceError(Exception):

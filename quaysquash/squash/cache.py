@@ -14,7 +14,7 @@ bytes, so any web server can serve what any worker built.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -65,13 +65,9 @@ class Key:
     compression: str
 
     def lookup(self) -> dict:
-        return {
-            "repository": self.repository,
-            "manifest_digest": self.manifest_digest,
-            "platform": self.platform,
-            "format": self.format,
-            "compression": self.compression,
-        }
+        """The row's filter: each field is the SquashedImage column of the same name (not
+        ``asdict``, which would deep-copy the repository)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _enqueue(image_id: int, attempt: int) -> None:

@@ -2,16 +2,15 @@
 
 ``squashed/<ns>/<repo>`` is the gzip-compressed squashed form of ``<ns>/<repo>`` (every client
 reads it), ``squashed-zstd/<ns>/<repo>`` the zstd one (containerd ≥ 1.5, podman, recent docker).
-Kept free of Django imports: the account name rules and the token endpoint use it too.
+The namespaces themselves are account rules (no account may own them), so they are defined in
+``accounts/names.py``; the token endpoint uses this module too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Namespace -> compression of the squashed layer.
-SCHEMES = {"squashed": "gzip", "squashed-zstd": "zstd"}
-RESERVED_NAMESPACES = frozenset(SCHEMES)
+from quaysquash.accounts.names import SQUASHED_SCHEMES as SCHEMES
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .base import (
+from . import digests
+from .base import CHUNK, ObjectInfo, Storage, blob_key
+from .digests import (
     ALGORITHMS,
-    CHUNK,
     DIGEST_RE,
     DigestMismatch,
-    ObjectInfo,
-    Storage,
-    blob_key,
     check_digest_syntax,
     digest_of,
     hasher_for,
@@ -35,6 +33,7 @@ __all__ = [
     "blob_key",
     "check_digest_syntax",
     "digest_of",
+    "digests",
     "get_storage",
     "hasher_for",
     "scratch_dir",

@@ -1,4 +1,5 @@
-"""The storage protocol every driver implements, and the digest rules shared by all of them.
+"""The storage protocol every driver implements, and the key rules shared by all of them
+(digests: :mod:`.digests`).
 
 Everything that outlives a request lives behind this protocol, under a flat key space::
 
@@ -17,7 +18,6 @@ never ask which driver they have: a feature a driver lacks is an explicit method
 
 from __future__ import annotations
 
-import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -25,23 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .digests import HashedStream, check_digest_syntax
+
 CHUNK = 1024 * 1024
-ALGORITHMS = ("sha256", "sha512")
-DIGEST_RE = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 KEY_RE = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$")
-
-
-class DigestMismatch(Exception):
-    def __init__(self, expected: str, actual: str) -> None:
-        super().__init__(f"digest mismatch: expected {expected}, got {actual}")
-        self.expected = expected
-        self.actual = actual
-
-
-def check_digest_syntax(digest: str) -> str:
-    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
-        raise ValueError(f"unsupported or malformed digest {digest!r}")
-    return digest
 
 
 def check_key(key: str) -> str:
@@ -51,20 +38,22 @@ def check_key(key: str) -> str:
     return key
 
 
-def hasher_for(digest: str | None):
-    """A fresh hash object of ``digest``'s algorithm (sha256 when no digest is expected)."""
-    if digest is None:
-        return hashlib.sha256()
-    return hashlib.new(check_digest_syntax(digest).split(":", 1)[0])
-
-
-def digest_of(hasher) -> str:
-    return f"{hasher.name}:{hasher.hexdigest()}"
-
-
 def blob_key(digest: str) -> str:
     algo, hexpart = check_digest_syntax(digest).split(":", 1)
     return f"blobs/{algo}/{hexpart[:2]}/{hexpart}"
+
+
+def remove_older(directory: Path, older_than: float) -> int:
+    """Delete the files of ``directory`` last changed before ``older_than``; how many went."""
+    removed = 0
+    for path in directory.iterdir():
+        try:
+            if path.stat().st_mtime < older_than:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass  # taken over or removed meanwhile
+    return removed
 
 
 @dataclass(frozen=True)
@@ -89,7 +78,6 @@ class Storage(ABC):
         with self.open(key) as fh:
             return fh.read()
 
-    @abstractmethod
     def write(
         self,
         key: str,
@@ -104,6 +92,12 @@ class Storage(ABC):
         DigestMismatch is raised and nothing is visible. ``durable=False`` skips the fsync of
         objects that die with the process that writes them anyway (build segments).
         """
+        return self._store(check_key(key), HashedStream(chunks, expected_digest), durable)
+
+    @abstractmethod
+    def _store(self, key: str, stream: HashedStream, durable: bool) -> tuple[str, int]:
+        """The driver's half of :meth:`write`: send ``stream`` to ``key`` and publish it only
+        once ``stream.verified()`` passed, returning what that returned."""
 
     @abstractmethod
     def commit_file(self, path: Path, key: str, *, durable: bool = True) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import get_storage
-from .base import CHUNK, Storage, blob_key, check_digest_syntax
+from .base import CHUNK, Storage, blob_key
+from .digests import HashedStream, check_digest_syntax
 
 
 class BlobStore:
@@ -45,19 +46,15 @@ class BlobStore:
         if expected_digest is not None:
             check_digest_syntax(expected_digest)
             return self.storage.write(blob_key(expected_digest), chunks, expected_digest)
-        import hashlib
         import os
         import tempfile
 
         fd, tmp = tempfile.mkstemp(dir=self.storage.staging_dir(), prefix="ingest-")
-        hasher, size = hashlib.sha256(), 0
+        stream = HashedStream(chunks, None)
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-            digest = "sha256:" + hasher.hexdigest()
+                out.writelines(stream)
+            digest, size = stream.verified()
             self.storage.commit_file(Path(tmp), blob_key(digest))
             return digest, size
         finally:

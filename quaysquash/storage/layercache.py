@@ -22,7 +22,8 @@ from typing import BinaryIO
 from django.conf import settings
 
 from . import get_storage, scratch_dir
-from .base import CHUNK, blob_key, check_digest_syntax, digest_of, hasher_for
+from .base import CHUNK, blob_key
+from .digests import check_digest_syntax, digest_of, hasher_for
 
 log = logging.getLogger(__name__)
 _trim_lock = threading.Lock()

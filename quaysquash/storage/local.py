@@ -8,11 +8,12 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import DigestMismatch, ObjectInfo, Storage, check_key, digest_of, hasher_for
+from .base import ObjectInfo, Storage, check_key, remove_older
+from .digests import HashedStream
 
 TMP = "tmp"
 
@@ -60,32 +61,17 @@ class LocalStorage(Storage):
             os.replace(near, final)
             Path(tmp).unlink(missing_ok=True)
 
-    def write(
-        self,
-        key: str,
-        chunks: Iterable[bytes],
-        expected_digest: str | None = None,
-        *,
-        durable: bool = True,
-    ) -> tuple[str, int]:
-        check_key(key)
+    def _store(self, key: str, stream: HashedStream, durable: bool) -> tuple[str, int]:
         fd, tmp = tempfile.mkstemp(dir=self.staging_dir(), prefix="w-")
-        hasher = hasher_for(expected_digest)
-        size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+                out.writelines(stream)
                 out.flush()
                 if durable:
                     os.fsync(out.fileno())
-            digest = digest_of(hasher)
-            if expected_digest is not None and digest != expected_digest:
-                raise DigestMismatch(expected_digest, digest)
+            written = stream.verified()
             self._publish(Path(tmp), key)
-            return digest, size
+            return written
         finally:
             Path(tmp).unlink(missing_ok=True)
 
@@ -157,12 +143,4 @@ class LocalStorage(Storage):
         return self.path(key)
 
     def cleanup(self, older_than: float) -> dict[str, int]:
-        removed = 0
-        for path in self.staging_dir().iterdir():
-            try:
-                if path.stat().st_mtime < older_than:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                pass
-        return {"tmp_removed": removed}
+        return {"tmp_removed": remove_older(self.staging_dir(), older_than)}

@@ -9,12 +9,13 @@ disk except what callers stage in :meth:`staging_dir` (per-host scratch).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import s3parts
-from .base import CHUNK, ObjectInfo, Storage, check_key
+from .base import CHUNK, ObjectInfo, Storage, check_key, remove_older
+from .digests import HashedStream
 from .s3client import ObjectReader, S3Config, client_for, is_missing
 
 
@@ -52,18 +53,9 @@ class S3Storage(Storage):
         raw = ObjectReader(self.client, self.bucket, self.name(key), offset)
         return io.BufferedReader(raw, buffer_size=CHUNK)  # type: ignore[return-value]
 
-    def write(
-        self,
-        key: str,
-        chunks: Iterable[bytes],
-        expected_digest: str | None = None,
-        *,
-        durable: bool = True,
-    ) -> tuple[str, int]:
+    def _store(self, key: str, stream: HashedStream, durable: bool) -> tuple[str, int]:
         # S3 acknowledges a write only once it is durable: nothing to choose here.
-        return s3parts.write_stream(
-            self.client, self.bucket, self.name(key), chunks, expected_digest
-        )
+        return s3parts.write_stream(self.client, self.bucket, self.name(key), stream)
 
     def commit_file(self, path: Path, key: str, *, durable: bool = True) -> None:
         from boto3.s3.transfer import TransferConfig
@@ -163,12 +155,5 @@ class S3Storage(Storage):
             if info.modified < older_than:
                 self.delete(info.key)
                 removed += 1
-        local = 0
-        for path in self.staging_dir().iterdir():
-            try:
-                if path.stat().st_mtime < older_than:
-                    path.unlink()
-                    local += 1
-            except FileNotFoundError:
-                pass
+        local = remove_older(self.staging_dir(), older_than)
         return {"multipart_aborted": aborted, "tmp_removed": removed, "staging_removed": local}

@@ -4,11 +4,13 @@ knows about boto3. Credentials go to boto3 only and are kept out of ``repr()`` a
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+
+from quaysquash.envconfig import settings_group
 
 # S3 wants at least 5 MiB per multipart part (except the last), at most 10,000 parts.
 MIN_PART = 5 * 1024 * 1024
@@ -31,16 +33,8 @@ class S3Config:
     def from_settings(cls) -> S3Config:
         if not settings.QS_S3_BUCKET:
             raise RuntimeError("QS_STORAGE_BACKEND=s3 needs QS_S3_BUCKET")
-        return cls(
-            bucket=settings.QS_S3_BUCKET,
-            endpoint_url=settings.QS_S3_ENDPOINT_URL,
-            region=settings.QS_S3_REGION,
-            access_key_id=settings.QS_S3_ACCESS_KEY_ID,
-            secret_access_key=settings.QS_S3_SECRET_ACCESS_KEY,
-            prefix=settings.QS_S3_PREFIX,
-            presign_seconds=settings.QS_S3_PRESIGN_SECONDS,
-            redirect=settings.QS_S3_REDIRECT,
-        )
+        # Every field has its setting: bucket is QS_S3_BUCKET, and so on.
+        return cls(**settings_group("QS_S3_", (f.name for f in fields(cls))))
 
 
 @lru_cache(maxsize=8)

@@ -4,11 +4,10 @@ and the server-side assembly of segments (UploadPartCopy) into one object."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .base import DigestMismatch, digest_of, hasher_for
+from .digests import HashedStream
 from .s3client import MIN_PART
 
 log = logging.getLogger(__name__)
@@ -78,25 +77,17 @@ class Multipart:
         return PART_SIZE << (len(self.parts) // PARTS_PER_DOUBLING)
 
 
-def write_stream(
-    client: Any, bucket: str, key: str, chunks: Iterable[bytes], expected: str | None
-) -> tuple[str, int]:
-    """Hash a stream while sending it; the object appears only if the digest matched."""
-    hasher = hasher_for(expected)
+def write_stream(client: Any, bucket: str, key: str, stream: HashedStream) -> tuple[str, int]:
+    """Send a stream as it is hashed; the object appears only if the digest matched."""
     upload = Multipart(client, bucket, key)
     buffer = bytearray()
-    size = 0
     try:
-        for chunk in chunks:
-            hasher.update(chunk)
+        for chunk in stream:
             buffer += chunk
-            size += len(chunk)
             if len(buffer) >= upload.part_size():
                 upload.send(bytes(buffer))
                 buffer = bytearray()
-        digest = digest_of(hasher)
-        if expected is not None and digest != expected:
-            raise DigestMismatch(expected, digest)
+        written = stream.verified()
         if upload.upload_id is None:
             # Small: it is all in memory and verified, one PUT publishes it.
             client.put_object(Bucket=bucket, Key=key, Body=bytes(buffer))
@@ -104,7 +95,7 @@ def write_stream(
             if buffer:
                 upload.send(bytes(buffer))
             upload.complete()
-        return digest, size
+        return written
     finally:
         upload.abort()
 

@@ -69,3 +69,13 @@ def test_it_stops_manage_py_at_start_on_a_typo(tmp_path):
     )
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_it_reads_a_settings_group_with_renamed_members(settings):
+    from quaysquash.envconfig import settings_group
+
+    settings.QS_T_SIZE, settings.QS_T_NAME, settings.QS_OTHER = 3, "x", True
+    group = settings_group("QS_T_", ["size", "name"], flag="QS_OTHER")
+    assert group == {"size": 3, "name": "x", "flag": True}
+    with pytest.raises(AttributeError):
+        settings_group("QS_T_", ["missing"])

@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import digests, errors
+from quaysquash.storage import digests
+
+from .. import errors
 from ..access import challenge
 from ..storage import DigestMismatch
 
@@ -60,6 +62,19 @@ class RegistryView(View):
         response.status_code = 405
         response["Allow"] = ", ".join(m.upper() for m in self._allowed_methods())
         return response
+
+
+class ContentView(RegistryView):
+    """A view of stored content, where HEAD answers as GET does, without the body."""
+
+    def serve(self, request: HttpRequest, *args, body: bool, **kwargs) -> HttpResponse:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.serve(request, *args, body=True, **kwargs)
+
+    def head(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.serve(request, *args, body=False, **kwargs)
 
 
 def json_response(data: object, status: int = 200, **headers: str) -> HttpResponse:

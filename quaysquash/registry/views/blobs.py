@@ -12,7 +12,7 @@ from quaysquash.storage import get_storage as get_driver
 from .. import errors
 from ..access import DELETE, PULL, authorize
 from ..models import Blob, RepositoryBlob
-from .base import RegistryView, check_digest, empty_response
+from .base import ContentView, check_digest, empty_response
 
 
 def repository_blob(repository, digest: str) -> tuple[Blob, int]:
@@ -25,14 +25,8 @@ def repository_blob(repository, digest: str) -> tuple[Blob, int]:
     return blob, info.size
 
 
-class BlobView(RegistryView):
-    def get(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
-        return self._serve(request, name, digest, body=True)
-
-    def head(self, request: HttpRequest, name: str, digest: str) -> HttpResponse:
-        return self._serve(request, name, digest, body=False)
-
-    def _serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
+class BlobView(ContentView):
+    def serve(self, request: HttpRequest, name: str, digest: str, body: bool) -> HttpResponse:
         if (relayed := pullthrough.blob_for(request, name, digest)) is not None:
             return relayed  # proxy organizations: streamed from the upstream while stored
         repository = authorize(request, name, PULL)

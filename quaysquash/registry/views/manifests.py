@@ -8,8 +8,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from quaysquash.proxy import pullthrough
+from quaysquash.storage import digests
 
-from .. import digests, errors
+from .. import errors
 from ..access import DELETE, PULL, PUSH, authorize
 from ..manifests import (
     MAX_MANIFEST_BYTES,
@@ -22,7 +23,7 @@ from ..manifests import (
     store_manifest,
     validate_tag_name,
 )
-from .base import RegistryView, check_digest, empty_response
+from .base import ContentView, check_digest, empty_response
 
 
 def _read_manifest(request: HttpRequest) -> bytes:
@@ -38,14 +39,8 @@ def _read_manifest(request: HttpRequest) -> bytes:
     return bytes(raw)
 
 
-class ManifestView(RegistryView):
-    def get(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
-        return self._serve(request, name, reference, body=True)
-
-    def head(self, request: HttpRequest, name: str, reference: str) -> HttpResponse:
-        return self._serve(request, name, reference, body=False)
-
-    def _serve(self, request: HttpRequest, name: str, reference: str, body: bool) -> HttpResponse:
+class ManifestView(ContentView):
+    def serve(self, request: HttpRequest, name: str, reference: str, body: bool) -> HttpResponse:
         pullthrough.manifest_for(request, name, reference)  # proxy organizations: fetch first
         repository = authorize(request, name, PULL)
         manifest = resolve_manifest(repository, reference)

@@ -17,8 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from quaysquash.proxy import pullthrough
+from quaysquash.storage import digests
 
-from .. import digests, errors, uploads
+from .. import errors, uploads
 from ..access import PULL, PUSH, authorize, scope_for
 from ..bodies import HashedBody, hashed_body
 from ..manifests import link_blob

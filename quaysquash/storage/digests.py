@@ -1,7 +1,7 @@
 """Content digests (``<algorithm>:<hex>``): which algorithms the registry accepts, and hashing.
 
-One place for the registry views and the storage code alike, so that a digest the API accepts
-is always one storage can file and verify. The OCI image spec registers ``sha256`` and
+The one place for the registry views and the storage drivers alike, so that a digest the API
+accepts is always one storage can file and verify. The OCI image spec registers ``sha256`` and
 ``sha512``; both are accepted everywhere (blobs, manifests, referrers). Content the registry
 names itself (a manifest pushed by tag, a blob uploaded without an expected digest) is named
 with ``sha256``.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 # Accepted algorithm -> length of its lowercase hex encoding (OCI image spec, "Digests").
@@ -32,9 +33,16 @@ class Hasher(Protocol):
     def hexdigest(self) -> str: ...
 
 
+class DigestMismatch(Exception):
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"digest mismatch: expected {expected}, got {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
 def is_valid(digest: str | None) -> bool:
     """Whether ``digest`` is well formed and of an accepted algorithm."""
-    return bool(digest) and DIGEST_RE.match(digest) is not None
+    return isinstance(digest, str) and DIGEST_RE.match(digest) is not None
 
 
 def parse(digest: str) -> tuple[str, str]:
@@ -43,6 +51,12 @@ def parse(digest: str) -> tuple[str, str]:
         raise ValueError(f"unsupported or malformed digest {digest!r}")
     algorithm, _, hexpart = digest.partition(":")
     return algorithm, hexpart
+
+
+def check_digest_syntax(digest: str) -> str:
+    """``digest`` itself if accepted; ``ValueError`` for anything else."""
+    parse(digest)
+    return digest
 
 
 def algorithm_of(digest: str | None) -> str:
@@ -61,7 +75,7 @@ def hasher_for(expected: str | None) -> Hasher:
     return new_hasher(algorithm_of(expected))
 
 
-def of_hasher(hasher: Hasher) -> str:
+def digest_of(hasher: Hasher) -> str:
     """The digest a finished hasher stands for (hashlib names are the spec's names)."""
     return f"{hasher.name}:{hasher.hexdigest()}"
 
@@ -69,4 +83,29 @@ def of_hasher(hasher: Hasher) -> str:
 def compute(data: bytes, algorithm: str = DEFAULT_ALGORITHM) -> str:
     hasher = new_hasher(algorithm)
     hasher.update(data)
-    return of_hasher(hasher)
+    return digest_of(hasher)
+
+
+class HashedStream:
+    """Chunks hashed and counted as they pass, for a writer that publishes only after
+    :meth:`verified` (the one way every driver checks what it stores)."""
+
+    def __init__(self, chunks: Iterable[bytes], expected: str | None) -> None:
+        self.chunks = chunks
+        self.expected = expected
+        self.hasher = hasher_for(expected)
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        update = self.hasher.update
+        for chunk in self.chunks:
+            update(chunk)
+            self.size += len(chunk)
+            yield chunk
+
+    def verified(self) -> tuple[str, int]:
+        """``(digest, size)`` of everything that passed; DigestMismatch if not the expected."""
+        digest = digest_of(self.hasher)
+        if self.expected is not None and digest != self.expected:
+            raise DigestMismatch(self.expected, digest)
+        return digest, self.size
