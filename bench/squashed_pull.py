@@ -4,7 +4,7 @@
 through bandwidth-limited links.
 
     .venv/bin/python bench/squashed_pull.py [--links loopback,1gbit,100mbit] [--runs 5]
-        [--write-docs]
+        [--json FILE] [--write-docs]   # or: --from-json FILE [--write-docs]
 
 Needs root. Creates a network namespace joined to the host by a veth pair on a private /30
 (``bench/netlink.py``), starts a private stack (uvicorn bound to the host end, Celery worker,
@@ -179,7 +179,7 @@ def section(args, results: dict, sizes: dict, started: str) -> str:
 def docker_version() -> str:
     out = subprocess.run(["dockerd", "--version"], capture_output=True, text=True).stdout
     found = re.search(r"version ([\w.]+)", out)
-    return f"Docker {found.group(1)}" if found else "Docker"
+    return f"Debian's dockerd {found.group(1)}" if found else "dockerd"
 
 
 def write_docs(text: str, summary: str) -> None:
@@ -211,14 +211,28 @@ def summary_row(results: dict) -> str:
     )
 
 
+def report(args, results: dict, sizes: dict, started: str) -> None:
+    text = section(args, results, sizes, started)
+    print(text)
+    print(summary_row(results))
+    if args.write_docs:
+        write_docs(text, summary_row(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", type=Path, default=DEBIAN_APP)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--links", default="loopback,100mbit", help=f"of {', '.join(RATES)}")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--from-json", type=Path, help="render a --json file, measure nothing")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        args.runs = saved["runs"]
+        report(args, saved["results"], saved["sizes"], saved["started"])
+        return
     links = args.links.split(",")
     if unknown := set(links) - set(RATES):
         parser.error(f"unknown links: {', '.join(sorted(unknown))}")
@@ -265,13 +279,10 @@ def main() -> None:
             dockerd, enter = (local, []) if name == "loopback" else (inside, link.enter)
             methods = methods_for(dockerd, enter, host, curl)
             results[name] = measure(link, name, dockerd, methods, args.runs)
-        text = section(args, results, sizes, started)
-        print(text)
-        print(summary_row(results))
         if args.json:
-            args.json.write_text(json.dumps({"sizes": sizes, "results": results}, indent=1))
-        if args.write_docs:
-            write_docs(text, summary_row(results))
+            saved = {"started": started, "runs": args.runs, "sizes": sizes, "results": results}
+            args.json.write_text(json.dumps(saved, indent=1))
+        report(args, results, sizes, started)
     finally:
         for dockerd in daemons:
             dockerd.stop()
