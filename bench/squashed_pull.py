@@ -144,7 +144,8 @@ def section(args, results: dict, sizes: dict, started: str) -> str:
         "Payload: the blobs the manifests name (layers and config) or the squash's "
         "Content-Length. On the veth: the host end's rx+tx bytes across the run (Ethernet "
         "frames, so TCP/IP and HTTP overhead and the token and manifest requests count), "
-        "median.",
+        "median. Where the time goes (Go's gzip in a dockerd without `unpigz`, one layer "
+        "downloaded before it is unpacked): docs/squashed-pulls.md, Measured.",
         "",
     ]
     for name, per in results.items():
