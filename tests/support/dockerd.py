@@ -15,8 +15,14 @@ from .tools import require
 
 
 class Dockerd:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, *, netns: str | None = None, insecure: tuple[str, ...] = ()
+    ) -> None:
+        """``netns``: a network namespace (``ip netns add``) the daemon runs in, so its pulls
+        cross that namespace's links; ``insecure``: more insecure-registries (CIDRs or hosts)."""
         self.workdir = Path(workdir)
+        self.netns = netns
+        self.insecure = insecure
         self.socket = self.workdir / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.process: subprocess.Popen | None = None
@@ -38,13 +44,16 @@ class Dockerd:
                     "pidfile": str(self.workdir / "dockerd.pid"),
                     "hosts": [self.host],
                     # Loopback registries are insecure by default in Docker; say it anyway.
-                    "insecure-registries": ["127.0.0.0/8"],
+                    "insecure-registries": ["127.0.0.0/8", *self.insecure],
                 }
             )
         )
         log = open(self.log_path, "wb")
+        # nsenter (not ``ip netns exec``) enters only the network namespace: the daemon's
+        # mounts stay in the host's mount namespace, where ``stop`` unmounts them.
+        enter = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
         self.process = subprocess.Popen(
-            [dockerd, "--config-file", str(config)],
+            [*enter, dockerd, "--config-file", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -168,11 +168,13 @@ class Stack:
         peer: Stack | None = None,
         web: bool = True,
         worker: bool = True,
+        web_host: str = "127.0.0.1",
     ) -> None:
         """``peer``: another host of the same installation. This stack then has its own var
         dir, scratch and processes but uses the peer's database, Redis and (unless
         ``extra_env`` points at a bucket) storage directory. ``web``/``worker``: which
-        processes this host runs."""
+        processes this host runs. ``web_host``: the address uvicorn listens on (a bench binds
+        the host end of a veth pair so that a network namespace reaches it)."""
         self.workdir = Path(workdir)
         self.var_dir = self.workdir / "var"
         self.peer = peer
@@ -184,7 +186,8 @@ class Stack:
         self.run_worker = worker
         self.log_dir = self.workdir / "logs"
         self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
+        self.web_host = web_host
+        self.host = f"{web_host}:{self.port}"
         self.url = f"http://{self.host}"
         self.beat = beat
         self.concurrency = concurrency
@@ -261,7 +264,9 @@ class Stack:
             if self.run_web:
                 self.web = Child(
                     "web",
-                    processes.web_command(port=self.port, log_level="info", access_log=True),
+                    processes.web_command(
+                        host=self.web_host, port=self.port, log_level="info", access_log=True
+                    ),
                     env=self.env,
                     cwd=REPO_ROOT,
                     log=self.web_log,
