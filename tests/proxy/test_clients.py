@@ -23,21 +23,22 @@ def assert_same_blobs(out: Path) -> None:
         assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
 
 
+def copy_to_layout(site, ref: str, creds: str, out: Path) -> None:
+    """``skopeo copy`` of ``ref`` from the proxy, as ``creds``, into the OCI layout ``out``."""
+    site.skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, ref, f"oci:{out}:v1")
+
+
 def test_it_pulls_through_with_skopeo_cold_then_from_cache(proxy_site, tmp_path):
     ref = f"docker://{proxy_site.host}/hub/{IMAGE}"
     cold = tmp_path / "cold"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", proxy_site.creds, ref, f"oci:{cold}:v1"
-    )
+    copy_to_layout(proxy_site, ref, proxy_site.creds, cold)
     index = json.loads((cold / "index.json").read_text())
     assert index["manifests"][0]["digest"] == DEBIAN_APP_DIGEST
     assert_same_blobs(cold)
     # The fetch task completes the whole image in storage, whatever the client fetched.
     wait_for(lambda: proxy_site.cached_complete("hub/library/debian-app"), timeout=120)
     warm = tmp_path / "warm"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", proxy_site.creds, ref, f"oci:{warm}:v1"
-    )
+    copy_to_layout(proxy_site, ref, proxy_site.creds, warm)
     assert_same_blobs(warm)
 
 
@@ -101,10 +102,8 @@ def test_it_pulls_through_from_an_htpasswd_upstream(proxy_site, basic_upstream, 
     )
     robot, token = proxy_site.robot_of("basicproxy")
     out = tmp_path / "out"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", f"{robot}:{token}",
-        f"docker://{proxy_site.host}/basicproxy/{IMAGE}", f"oci:{out}:v1",
-    )  # fmt: skip
+    ref = f"docker://{proxy_site.host}/basicproxy/{IMAGE}"
+    copy_to_layout(proxy_site, ref, f"{robot}:{token}", out)
     assert_same_blobs(out)
     # The password is stored encrypted, never in clear.
     stored = proxy_site.query(
@@ -121,8 +120,6 @@ def test_it_pulls_through_from_a_bearer_token_upstream(proxy_site, quay_upstream
     )  # fmt: skip
     robot, token = proxy_site.robot_of("quayproxy")
     out = tmp_path / "out"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", f"{robot}:{token}",
-        f"docker://{proxy_site.host}/quayproxy/{UP_ORG}/app:v1", f"oci:{out}:v1",
-    )  # fmt: skip
+    ref = f"docker://{proxy_site.host}/quayproxy/{UP_ORG}/app:v1"
+    copy_to_layout(proxy_site, ref, f"{robot}:{token}", out)
     assert_same_blobs(out)

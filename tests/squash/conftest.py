@@ -78,19 +78,23 @@ class SquashSite:
             raise AssertionError(f"curl {args} failed ({result.returncode}): {result.stderr!r}")
         return result
 
+    def download(
+        self, out: Path | str, url: str, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        """``curl -f`` of ``url`` into ``out`` as the robot (``args``: more curl options)."""
+        return self.curl(
+            "-f", "-u", f"{self.robot}:{self.token}", *args, "-o", str(out), url,
+            check=check, timeout=timeout,
+        )  # fmt: skip
+
     def import_image(self, source: Path | str, target: str) -> None:
         self.stack.import_image(f"{source}:latest" if Path(source).is_dir() else source, target)
 
     def squash_rows(self, repo: str) -> list[dict]:
-        ns, name = repo.split("/", 1)
-        out = self.stack.python(
-            "import json\n"
-            "from quaysquash.squash.models import SquashedImage as S\n"
-            f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})\n"
-            "print(json.dumps(list(rows.values('id', 'state', 'attempt', 'sha256', 'size', "
-            "'error', 'format', 'compression'))))"
-        )
-        return json.loads(out.strip().splitlines()[-1])
+        return squash_rows_on(
+            self.stack, repo,
+            "id", "state", "attempt", "sha256", "size", "error", "format", "compression",
+        )  # fmt: skip
 
     def pull_logs(self, repo: str) -> list[dict]:
         out = self.stack.python(
@@ -111,6 +115,19 @@ class SquashSite:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{repo}:{tag} never became {want}: {state}")
             time.sleep(0.2)
+
+
+def squash_rows_on(stack: Stack, repo: str, *fields: str) -> list[dict]:
+    """``fields`` of the squashed images of ``repo`` in ``stack``'s database, oldest first."""
+    ns, name = repo.split("/", 1)
+    out = stack.python(
+        "import json\n"
+        "from quaysquash.squash.models import SquashedImage as S\n"
+        f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})"
+        ".order_by('id')\n"
+        f"print(json.dumps(list(rows.values(*{list(fields)!r}))))"
+    )
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def basic(user: str, secret: str) -> str:

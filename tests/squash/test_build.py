@@ -113,10 +113,9 @@ def test_it_cuts_the_stream_short_when_a_build_fails_after_its_headers(slow_site
     blob.write_bytes(good[: len(good) - 4096] + bytes(4096))
     try:
         out = tmp_path / "cut.tar"
-        result = site.curl(
-            "-f", "-u", f"{site.robot}:{site.token}", "-o", str(out),
-            site.squash_url("acme/midway", "v1", format="rootfs"), check=False,
-        )  # fmt: skip
+        result = site.download(
+            out, site.squash_url("acme/midway", "v1", format="rootfs"), check=False
+        )
         assert result.returncode == 18, result.stderr  # partial file: transfer closed early
         row = next(r for r in site.squash_rows("acme/midway") if r["format"] == "rootfs")
         assert row["state"] == "failed" and row["error"]
@@ -157,7 +156,7 @@ def test_it_fails_followers_when_the_worker_is_killed_and_rebuilds_next_time(
     finally:
         site.stack.start_worker()
     final = tmp_path / "final.tar"
-    site.curl("-f", "-u", f"{site.robot}:{site.token}", "-o", str(final), url, timeout=600)
+    site.download(final, url, timeout=600)
     row = site.squash_rows("acme/web")[0]
     assert row["state"] == "ready" and row["attempt"] == 2
     assert "sha256:" + hashlib.sha256(final.read_bytes()).hexdigest() == row["sha256"]
