@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
 import requests
@@ -14,6 +12,7 @@ import requests
 from tests.support.tools import require
 
 from .dockerload import curl_into_docker_load
+from .podman import private_podman
 
 
 def _load_with_docker(site, dockerd, url: str, decompress: str = "") -> str:
@@ -103,21 +102,11 @@ def test_it_answers_a_range_request_with_206(site):
 
 
 def test_it_serves_oci_format_that_podman_loads(site, tmp_path: Path):
-    podman = require("podman")
     archive = tmp_path / "oci.tar"
     site.download(archive, site.squash_url("acme/web", "v1", format="oci"))
-    # podman refuses a runroot longer than 50 characters: keep it short, in /tmp.
-    private = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
-    root, runroot = private / "root", private / "run"
-    base = [podman, "--root", str(root), "--runroot", str(runroot), "--storage-driver", "vfs"]
-    load = subprocess.run([*base, "load", "-i", str(archive)], capture_output=True, text=True)
-    try:
-        assert load.returncode == 0, load.stderr
-        images = subprocess.run([*base, "images", "--format", "{{.ID}}"], capture_output=True)
-        assert images.returncode == 0 and images.stdout.strip()
-    finally:
-        subprocess.run([*base, "system", "reset", "--force"], capture_output=True)
-        shutil.rmtree(private, ignore_errors=True)
+    with private_podman(tmp_path) as podman:
+        podman("load", "-i", str(archive))
+        assert podman("images", "--format", "{{.ID}}").strip()
 
 
 def test_it_serves_rootfs_as_a_plain_tar(site, tmp_path: Path):
