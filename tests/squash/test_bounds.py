@@ -1,6 +1,6 @@
-"""How failed builds are remembered (bounds.failure_fields, cache.may_retry, cache.ensure_build)
-and the build's own bounds (bounds.engine_limits, bounds.check_free_space), on the pytest-django
-database with a real storage directory and the real engine; no servers."""
+"""quaysquash.squash.bounds: the build's own bounds (engine_limits, check_free_space) and how
+failed builds are remembered (failure_fields, with cache.may_retry and cache.ensure_build), on
+the pytest-django database with a real storage directory and the real engine; no servers."""
 
 from __future__ import annotations
 
