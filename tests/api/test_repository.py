@@ -3,6 +3,8 @@
 from quaysquash.accounts.models import Repository
 from quaysquash.registry.models import Tag
 
+from .helpers import statuses_as
+
 
 def test_it_shows_a_readable_repository(client, w):
     client.force_login(w.bob)
@@ -14,11 +16,9 @@ def test_it_shows_a_readable_repository(client, w):
 
 
 def test_it_answers_404_for_a_private_repository_the_caller_cannot_read(client, w):
-    client.force_login(w.carol)
-    assert client.get("/api/v1/repository/acme/web").status_code == 404
-    assert client.get("/api/v1/repository/acme/nope").status_code == 404
-    client.logout()
-    assert client.get("/api/v1/repository/acme/web").status_code == 404
+    web, nope = "/api/v1/repository/acme/web", "/api/v1/repository/acme/nope"
+    assert statuses_as(client, w.carol, web, nope) == [404, 404]
+    assert statuses_as(client, None, web) == [404]
 
 
 def test_it_shows_public_repositories_to_anyone(client, w):

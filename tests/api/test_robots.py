@@ -5,6 +5,8 @@ import base64
 from quaysquash.accounts.models import RobotAccount
 from quaysquash.accounts.principals import authenticate_credentials
 
+from .helpers import statuses_as
+
 
 def test_it_lists_robots_with_tokens_for_an_admin(client, w):
     client.force_login(w.alice)
@@ -44,14 +46,11 @@ def test_it_marks_robots_that_can_read_a_repository(client, w):
 
 
 def test_it_refuses_robot_lists_to_outsiders(client, w):
-    client.force_login(w.eve)
-    assert client.get("/api/v1/organization/acme/robots").status_code == 403
-    assert client.get("/api/v1/organization/acme/robots/deployer").status_code == 403
-    client.logout()
-    assert client.get("/api/v1/organization/acme/robots").status_code == 403
-    client.force_login(w.alice)
-    assert client.get("/api/v1/organization/nosuch/robots").status_code == 404
-    assert client.get("/api/v1/organization/acme/robots/nosuch").status_code == 404
+    robots = "/api/v1/organization/acme/robots"
+    assert statuses_as(client, w.eve, robots, f"{robots}/deployer") == [403, 403]
+    assert statuses_as(client, None, robots) == [403]
+    nosuch = ["/api/v1/organization/nosuch/robots", f"{robots}/nosuch"]
+    assert statuses_as(client, w.alice, *nosuch) == [404, 404]
 
 
 def test_it_creates_a_robot(client, w):

@@ -1,19 +1,8 @@
-"""/tag/<tag>/details and /tag/<tag>/savings on the real debian-app image, and the tag page."""
+"""/tag/<tag>/details and /tag/<tag>/savings (api.views.tagdetails) on the real debian-app image."""
 
 from __future__ import annotations
 
-import pytest
-
-from quaysquash.registry.importer import import_image
-from tests.support.tools import require_debian_app
 from tests.web import factories as f
-
-
-@pytest.fixture
-def app(w, settings, tmp_path):
-    settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
-    return import_image(f"{require_debian_app()}:latest", "acme/web:app")
 
 
 def test_it_shows_config_and_the_command_of_every_layer(client, w, app):
@@ -57,17 +46,6 @@ def test_it_refuses_savings_for_artifacts_and_names_missing_blobs(client, w, app
     assert "/storage/" not in resp.content.decode()  # no server paths
     client.force_login(w.carol)
     assert client.get("/api/v1/repository/acme/web/tag/app/savings").status_code == 404
-
-
-def test_it_renders_the_tag_page_with_layers_and_the_chart(client, w, app):
-    client.force_login(w.bob)
-    html = client.get("/repository/acme/web/tag/app").content.decode()
-    savings = client.get("/api/v1/repository/acme/web/tag/app/savings").json()
-    assert "debootstrap --variant=minbase bookworm" in html
-    assert '<svg class="savings-chart" role="img"' in html
-    assert f'data-field="saved_bytes" data-value="{savings["saved_bytes"]}"' in html
-    assert "io.buildah.version=1.28.2" in html
-    assert client.get("/repository/acme/web/tag/nosuch").status_code == 404
 
 
 def test_it_shows_the_platforms_of_an_index(client, w, app):

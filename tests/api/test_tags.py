@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from quaysquash.registry.models import Tag
 from tests.web import factories as f
 
+from .helpers import put_tag
+
 
 def test_it_lists_tags_with_size_and_digest(client, w):
     client.force_login(w.bob)
@@ -55,11 +57,7 @@ def test_it_hides_tags_of_unreadable_repositories(client, w):
 
 def test_it_adds_a_tag_on_an_existing_manifest(client, w):
     client.force_login(w.alice)
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/stable",
-        {"manifest_digest": w.v1.digest},
-        content_type="application/json",
-    )
+    resp = put_tag(client, "acme/web", "stable", manifest_digest=w.v1.digest)
     assert resp.status_code == 201, resp.content
     assert Tag.objects.active().get(repository=w.web, name="stable").manifest == w.v1
 
@@ -67,11 +65,7 @@ def test_it_adds_a_tag_on_an_existing_manifest(client, w):
 def test_it_moves_a_tag_keeping_history(client, w):
     v2 = f.image(w.web, "v2")
     client.force_login(w.alice)
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/v1",
-        {"manifest_digest": v2.digest},
-        content_type="application/json",
-    )
+    resp = put_tag(client, "acme/web", "v1", manifest_digest=v2.digest)
     assert resp.status_code == 201
     history = client.get("/api/v1/repository/acme/web/tag/?onlyActiveTags=false").json()["tags"]
     assert [(t["manifest_digest"], t["end_ts"] is None) for t in history] == [
@@ -83,15 +77,11 @@ def test_it_moves_a_tag_keeping_history(client, w):
 def test_it_changes_and_removes_an_expiration(client, w):
     client.force_login(w.alice)
     when = int(datetime(2099, 1, 2, tzinfo=UTC).timestamp())
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/v1", {"expiration": when}, content_type="application/json"
-    )
+    resp = put_tag(client, "acme/web", "v1", expiration=when)
     assert resp.status_code == 201
     assert resp.json()["expiration_ts"] == when
     assert Tag.objects.active().get(repository=w.web, name="v1").expiration.year == 2099
-    client.put(
-        "/api/v1/repository/acme/web/tag/v1", {"expiration": None}, content_type="application/json"
-    )
+    put_tag(client, "acme/web", "v1", expiration=None)
     assert Tag.objects.active().get(repository=w.web, name="v1").expiration is None
 
 
@@ -105,11 +95,7 @@ def test_it_deletes_a_tag(client, w):
 def test_it_refuses_tag_changes_without_write(client, w):
     client.force_login(w.bob)
     assert client.delete("/api/v1/repository/acme/web/tag/v1").status_code == 403
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/x",
-        {"manifest_digest": w.v1.digest},
-        content_type="application/json",
-    )
+    resp = put_tag(client, "acme/web", "x", manifest_digest=w.v1.digest)
     assert resp.status_code == 403
     client.force_login(w.eve)
     assert client.delete("/api/v1/repository/acme/web/tag/v1").status_code == 404
@@ -123,17 +109,9 @@ def test_it_lets_a_user_with_write_change_tags(client, w):
 
 def test_it_rejects_an_unknown_manifest_or_bad_tag_name(client, w):
     client.force_login(w.alice)
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/x",
-        {"manifest_digest": "sha256:" + "0" * 64},
-        content_type="application/json",
-    )
+    resp = put_tag(client, "acme/web", "x", manifest_digest="sha256:" + "0" * 64)
     assert resp.status_code == 400
-    resp = client.put(
-        "/api/v1/repository/acme/web/tag/.bad",
-        {"manifest_digest": w.v1.digest},
-        content_type="application/json",
-    )
+    resp = put_tag(client, "acme/web", ".bad", manifest_digest=w.v1.digest)
     assert resp.status_code in (400, 404)
 
 

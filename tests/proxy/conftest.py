@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 from tests.support.markers import database_backed
 from tests.support.reference_registry import ReferenceRegistry
 from tests.support.tools import require, require_debian_app
+
+from .fakeupstream import FakeUpstream
 
 # The manifest digest of /work/shared/images/debian-app (OCI, as in the layout).
 DEBIAN_APP_DIGEST = "sha256:df3611ae97e7673a9c39e3bb1b53477bb00630fd24664aaead85b07c6527ae38"
@@ -53,15 +56,29 @@ def skopeo_home() -> Iterator[Path]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _registry(skopeo_home: Path, **auth) -> Iterator[ReferenceRegistry]:
-    workdir = Path(tempfile.mkdtemp(prefix="qsproxy-upstream-"))
+@contextmanager
+def reference_registry(prefix: str, **auth: str) -> Iterator[ReferenceRegistry]:
+    """An empty docker-registry in a directory of its own, removed with it afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     registry = ReferenceRegistry(workdir, **auth).start()
     try:
-        push_debian_app(f"{registry.host}/library/debian-app:v1", skopeo_home, registry.creds)
         yield registry
     finally:
         registry.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _registry(skopeo_home: Path, **auth: str) -> Iterator[ReferenceRegistry]:
+    with reference_registry("qsproxy-upstream-", **auth) as registry:
+        push_debian_app(f"{registry.host}/library/debian-app:v1", skopeo_home, registry.creds)
+        yield registry
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeUpstream]:
+    """A fresh registry that misbehaves on purpose (tests may replace its ``answer``)."""
+    with FakeUpstream() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +94,8 @@ def basic_upstream(skopeo_home) -> Iterator[ReferenceRegistry]:
 
 
 @dataclass
-class QuayUpstream:
-    """A second quaysquash as the upstream: bearer token challenges, robots, public repos."""
+class RobotOnStack:
+    """A running quaysquash and the robot the tests use on it."""
 
     stack: object
     robot: str
@@ -91,6 +108,11 @@ class QuayUpstream:
     @property
     def url(self) -> str:
         return self.stack.url
+
+
+@dataclass
+class QuayUpstream(RobotOnStack):
+    """A second quaysquash as the upstream: bearer token challenges, robots, public repos."""
 
 
 @pytest.fixture(scope="session")
@@ -127,15 +149,11 @@ STALENESS_SECONDS = 2
 
 
 @dataclass
-class ProxySite:
-    stack: object
-    robot: str  # a robot of the proxy organization "hub" (no grants: it pulls through)
-    token: str
-    home: Path
+class ProxySite(RobotOnStack):
+    """The proxy; its robot is one of the proxy organization "hub" (no grants: it pulls
+    through), ``home`` the HOME of its skopeo runs."""
 
-    @property
-    def host(self) -> str:
-        return self.stack.host
+    home: Path
 
     @property
     def creds(self) -> str:

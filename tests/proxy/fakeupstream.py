@@ -89,6 +89,12 @@ class FakeUpstream:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
         if path == "/v2/":
             return 200, {}, b"{}"

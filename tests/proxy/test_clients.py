@@ -4,13 +4,11 @@ podman against a quaysquash whose organizations proxy real registries on loopbac
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.squash.podman import private_podman
 from tests.support.services import wait_for
-from tests.support.tools import require, require_debian_app
+from tests.support.tools import require_debian_app
 
 from .conftest import DEBIAN_APP_DIGEST, UP_ORG, UPSTREAM_PASSWORD, UPSTREAM_USER
 
@@ -23,21 +21,22 @@ def assert_same_blobs(out: Path) -> None:
         assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
 
 
+def copy_to_layout(site, ref: str, creds: str, out: Path) -> None:
+    """``skopeo copy`` of ``ref`` from the proxy, as ``creds``, into the OCI layout ``out``."""
+    site.skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, ref, f"oci:{out}:v1")
+
+
 def test_it_pulls_through_with_skopeo_cold_then_from_cache(proxy_site, tmp_path):
     ref = f"docker://{proxy_site.host}/hub/{IMAGE}"
     cold = tmp_path / "cold"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", proxy_site.creds, ref, f"oci:{cold}:v1"
-    )
+    copy_to_layout(proxy_site, ref, proxy_site.creds, cold)
     index = json.loads((cold / "index.json").read_text())
     assert index["manifests"][0]["digest"] == DEBIAN_APP_DIGEST
     assert_same_blobs(cold)
     # The fetch task completes the whole image in storage, whatever the client fetched.
     wait_for(lambda: proxy_site.cached_complete("hub/library/debian-app"), timeout=120)
     warm = tmp_path / "warm"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", proxy_site.creds, ref, f"oci:{warm}:v1"
-    )
+    copy_to_layout(proxy_site, ref, proxy_site.creds, warm)
     assert_same_blobs(warm)
 
 
@@ -58,41 +57,13 @@ def test_it_pulls_through_with_docker_and_runs_the_image(proxy_site, dockerd):
         dockerd.docker("logout", proxy_site.host)
 
 
-@pytest.fixture
-def short_tmp():
-    import shutil
-    import tempfile
-
-    path = Path(tempfile.mkdtemp(prefix="qsp-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def test_it_pulls_through_with_podman(proxy_site, tmp_path, short_tmp):
-    podman = [
-        require("podman"), "--storage-driver", "vfs",
-        "--root", str(short_tmp / "root"), "--runroot", str(short_tmp / "run"),
-    ]  # fmt: skip
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
-    }
-
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [*podman, *args], capture_output=True, text=True, env=env, timeout=300
-        )
-        assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
-
-    run("login", "--tls-verify=false", "-u", proxy_site.robot, "-p", proxy_site.token,
-        proxy_site.host)  # fmt: skip
+def test_it_pulls_through_with_podman(proxy_site, tmp_path):
     ref = f"{proxy_site.host}/hub/{IMAGE}"
-    run("pull", "-q", "--tls-verify=false", ref)
-    assert DEBIAN_APP_DIGEST in run("image", "inspect", "--format", "{{.Digest}}", ref)
+    with private_podman(tmp_path, timeout=300) as run:
+        run("login", "--tls-verify=false", "-u", proxy_site.robot, "-p", proxy_site.token,
+            proxy_site.host)  # fmt: skip
+        run("pull", "-q", "--tls-verify=false", ref)
+        assert DEBIAN_APP_DIGEST in run("image", "inspect", "--format", "{{.Digest}}", ref)
 
 
 def test_it_pulls_through_from_an_htpasswd_upstream(proxy_site, basic_upstream, tmp_path):
@@ -101,10 +72,8 @@ def test_it_pulls_through_from_an_htpasswd_upstream(proxy_site, basic_upstream, 
     )
     robot, token = proxy_site.robot_of("basicproxy")
     out = tmp_path / "out"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", f"{robot}:{token}",
-        f"docker://{proxy_site.host}/basicproxy/{IMAGE}", f"oci:{out}:v1",
-    )  # fmt: skip
+    ref = f"docker://{proxy_site.host}/basicproxy/{IMAGE}"
+    copy_to_layout(proxy_site, ref, f"{robot}:{token}", out)
     assert_same_blobs(out)
     # The password is stored encrypted, never in clear.
     stored = proxy_site.query(
@@ -121,8 +90,6 @@ def test_it_pulls_through_from_a_bearer_token_upstream(proxy_site, quay_upstream
     )  # fmt: skip
     robot, token = proxy_site.robot_of("quayproxy")
     out = tmp_path / "out"
-    proxy_site.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", f"{robot}:{token}",
-        f"docker://{proxy_site.host}/quayproxy/{UP_ORG}/app:v1", f"oci:{out}:v1",
-    )  # fmt: skip
+    ref = f"docker://{proxy_site.host}/quayproxy/{UP_ORG}/app:v1"
+    copy_to_layout(proxy_site, ref, f"{robot}:{token}", out)
     assert_same_blobs(out)

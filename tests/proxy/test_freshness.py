@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import shutil
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,14 @@ from tests.registry.ocilayout import multi_platform_layout
 from tests.support.reference_registry import ReferenceRegistry
 from tests.support.services import wait_for
 
-from .conftest import STALENESS_SECONDS
+from .conftest import STALENESS_SECONDS, reference_registry
 
 
 @pytest.fixture
-def own_upstream():
-    workdir = Path(tempfile.mkdtemp(prefix="qsproxy-own-"))
-    registry = ReferenceRegistry(workdir).start()
-    try:
+def own_upstream() -> Iterator[ReferenceRegistry]:
+    """An empty upstream of this test alone: the test moves its tag, then stops it."""
+    with reference_registry("qsproxy-own-") as registry:
         yield registry
-    finally:
-        registry.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def push_index(site, upstream, layout: Path, tag: str) -> bytes:

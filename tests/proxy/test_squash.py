@@ -4,31 +4,13 @@ fetches the image from the upstream on first use, then squashes it like a pushed
 from __future__ import annotations
 
 import secrets
-import shlex
-import subprocess
 
 import requests
 
 from tests.registry.ocilayout import multi_platform_layout
-from tests.support.tools import require
+from tests.squash.dockerload import curl_into_docker_load
 
 from .conftest import push_debian_app
-
-
-def load_with_docker(dockerd, creds: str, url: str) -> str:
-    command = (
-        f"{shlex.quote(require('curl'))} -fsSL -u {shlex.quote(creds)} {shlex.quote(url)}"
-        f" | {shlex.quote(dockerd.docker_bin)} load"
-    )
-    result = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command],
-        env=dockerd.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_it_squashes_an_image_it_never_saw_and_docker_runs_it(proxy_site, anon_upstream, dockerd):
@@ -36,13 +18,13 @@ def test_it_squashes_an_image_it_never_saw_and_docker_runs_it(proxy_site, anon_u
     tag = f"sq{secrets.token_hex(3)}"
     push_debian_app(f"{anon_upstream.host}/library/debian-app:{tag}", proxy_site.home)
     url = f"{proxy_site.stack.url}/c1/squash/hub/library/debian-app/{tag}"
-    out = load_with_docker(dockerd, proxy_site.creds, url)
+    out = curl_into_docker_load(dockerd, proxy_site.creds, url)
     image = f"{proxy_site.host}/hub/library/debian-app:{tag}"
     assert f"Loaded image: {image}" in out
     run = dockerd.run(image, "cat", "/etc/os-release")
     assert b"Debian" in run.stdout
     # Cached: the second squash is served from the squash cache.
-    again = load_with_docker(dockerd, proxy_site.creds, url)
+    again = curl_into_docker_load(dockerd, proxy_site.creds, url)
     assert "Loaded image" in again
     dockerd.docker("rmi", image)
 

@@ -12,7 +12,7 @@ from quaysquash.proxy.upstream import UpstreamClient, UpstreamConfig
 from tests.support.tools import free_port
 
 from .conftest import DEBIAN_APP_DIGEST, UP_ORG, UPSTREAM_PASSWORD, UPSTREAM_USER
-from .fakeupstream import LAYER, FakeUpstream, digest_of
+from .fakeupstream import LAYER, digest_of
 
 LIMIT = 4 * 1024 * 1024
 REPO = "library/debian-app"
@@ -33,15 +33,6 @@ def read_whole_image(c: UpstreamClient, repo: str, tag: str) -> str:
             hasher.update(chunk)
         assert "sha256:" + hasher.hexdigest() == desc["digest"]
     return got.digest
-
-
-@pytest.fixture
-def fake():
-    server = FakeUpstream().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_it_parses_bearer_and_basic_challenges():

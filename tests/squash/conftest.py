@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -26,6 +27,10 @@ from tests.support.services import Stack
 from tests.support.tools import require, require_debian_app
 
 from .images import make_layout
+
+if TYPE_CHECKING:
+    from quaysquash.registry.models import Tag
+    from quaysquash.squash import cache
 
 PASSWORD = "correct horse battery staple"
 # Followers give a silent builder up after 5 s instead of 10 (the kill tests wait for it); still
@@ -73,19 +78,23 @@ class SquashSite:
             raise AssertionError(f"curl {args} failed ({result.returncode}): {result.stderr!r}")
         return result
 
+    def download(
+        self, out: Path | str, url: str, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        """``curl -f`` of ``url`` into ``out`` as the robot (``args``: more curl options)."""
+        return self.curl(
+            "-f", "-u", f"{self.robot}:{self.token}", *args, "-o", str(out), url,
+            check=check, timeout=timeout,
+        )  # fmt: skip
+
     def import_image(self, source: Path | str, target: str) -> None:
         self.stack.import_image(f"{source}:latest" if Path(source).is_dir() else source, target)
 
     def squash_rows(self, repo: str) -> list[dict]:
-        ns, name = repo.split("/", 1)
-        out = self.stack.python(
-            "import json\n"
-            "from quaysquash.squash.models import SquashedImage as S\n"
-            f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})\n"
-            "print(json.dumps(list(rows.values('id', 'state', 'attempt', 'sha256', 'size', "
-            "'error', 'format', 'compression'))))"
-        )
-        return json.loads(out.strip().splitlines()[-1])
+        return squash_rows_on(
+            self.stack, repo,
+            "id", "state", "attempt", "sha256", "size", "error", "format", "compression",
+        )  # fmt: skip
 
     def pull_logs(self, repo: str) -> list[dict]:
         out = self.stack.python(
@@ -106,6 +115,19 @@ class SquashSite:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{repo}:{tag} never became {want}: {state}")
             time.sleep(0.2)
+
+
+def squash_rows_on(stack: Stack, repo: str, *fields: str) -> list[dict]:
+    """``fields`` of the squashed images of ``repo`` in ``stack``'s database, oldest first."""
+    ns, name = repo.split("/", 1)
+    out = stack.python(
+        "import json\n"
+        "from quaysquash.squash.models import SquashedImage as S\n"
+        f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})"
+        ".order_by('id')\n"
+        f"print(json.dumps(list(rows.values(*{list(fields)!r}))))"
+    )
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def basic(user: str, secret: str) -> str:
@@ -182,3 +204,61 @@ def slow_site() -> Iterator[SquashSite]:
         s.import_image(debian_app, "acme/web:v1")
         s.robot, s.token = s.stack.create_robot("acme", "deployer", {"web": "read"})
         yield s
+
+
+# The unit tests below the servers: the pytest-django database, a storage directory of the test's
+# own and the real engine, with a small image imported as acme/tiny:v1.
+
+TINY_LAYERS = [{"a.txt": b"a\n"}, {"b.txt": b"b\n"}]
+
+
+@pytest.fixture
+def squash_dirs(settings, tmp_path: Path) -> Path:
+    """Storage and scratch under ``tmp_path``, and no layer index cached from another test."""
+    from quaysquash.squash import build
+
+    settings.QS_STORAGE_ROOT = tmp_path / "storage"
+    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
+    build.load_or_index.cache_clear()
+    return tmp_path
+
+
+@pytest.fixture
+def import_tiny(db, squash_dirs: Path):
+    """``import_tiny(layers)`` imports those layers as acme/tiny:v1 (organization acme) and
+    returns the tag and the OCI layout it came from."""
+    from quaysquash.accounts.models import Namespace
+    from quaysquash.registry.importer import import_image
+
+    Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
+
+    def run(layers: list[dict[str, bytes]] = TINY_LAYERS) -> tuple[Tag, Path]:
+        layout = make_layout(squash_dirs / "layout", layers)
+        return import_image(f"{layout}:latest", "acme/tiny:v1"), layout
+
+    return run
+
+
+@pytest.fixture
+def tiny(import_tiny) -> tuple[Tag, Path]:
+    """acme/tiny:v1, two one-file layers, and its layout."""
+    return import_tiny()
+
+
+@pytest.fixture
+def robot_auth(tiny) -> dict[str, str]:
+    """The Django test client's headers of acme+deployer, a robot with read on acme/tiny."""
+    from quaysquash.accounts.models import RepositoryPermission, RobotAccount
+
+    tag, _ = tiny
+    robot = RobotAccount(namespace=tag.repository.namespace, short_name="deployer")
+    robot.save()
+    RepositoryPermission.objects.create(repository=tag.repository, robot=robot, role="read")
+    return {"HTTP_AUTHORIZATION": basic(robot.full_name, robot.token)}
+
+
+def cache_key(tag: Tag, fmt: str = "docker") -> cache.Key:
+    """The cache key of ``tag``'s linux/amd64 squash in ``fmt``, uncompressed."""
+    from quaysquash.squash import cache
+
+    return cache.Key(tag.repository, tag.manifest.digest, "linux/amd64", fmt, "none")

@@ -26,20 +26,22 @@ def test_it_rejects_a_wrong_token(site):
     }
 
 
-def test_it_answers_a_robot_without_read_like_a_missing_repository(site):
-    auth = (site.idle_robot, site.idle_token)
+def assert_answered_like_a_missing_repository(site, auth: tuple[str, str]) -> None:
+    """acme/tiny, which ``auth`` may not read, gets the very answer of a repository that does
+    not exist: a 404 that tells nothing."""
     denied = requests.get(site.squash_url("acme/tiny", "v1"), auth=auth)
     missing = requests.get(site.squash_url("acme/nosuchrepo", "v1"), auth=auth)
     assert denied.status_code == missing.status_code == 404
     assert denied.content == missing.content
+
+
+def test_it_answers_a_robot_without_read_like_a_missing_repository(site):
+    assert_answered_like_a_missing_repository(site, (site.idle_robot, site.idle_token))
 
 
 def test_it_answers_a_robot_of_another_organization_like_a_missing_repository(site):
     auth = (site.other_robot, site.other_token)
-    denied = requests.get(site.squash_url("acme/tiny", "v1"), auth=auth)
-    missing = requests.get(site.squash_url("acme/nosuchrepo", "v1"), auth=auth)
-    assert denied.status_code == missing.status_code == 404
-    assert denied.content == missing.content
+    assert_answered_like_a_missing_repository(site, auth)
     own = requests.get(site.squash_url("other/private", "v1"), auth=auth)
     assert own.status_code == 200
 

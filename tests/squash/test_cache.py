@@ -1,17 +1,22 @@
-"""Priming (API, command, auto-prime on push) and eviction to the budget."""
+"""quaysquash.squash.cache: priming (API, command, auto-prime on push), eviction to the budget
+and, on the pytest-django database, single-flight rows and restarts."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+from datetime import timedelta
 
 import requests
+from django.utils import timezone
 
+from quaysquash.squash import cache
+from quaysquash.squash.models import SquashedImage
 from tests.support.services import wait_for
 from tests.support.tools import DEBIAN_APP, require
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, cache_key
 from .images import layer_digests, make_layout
 
 
@@ -146,3 +151,42 @@ def test_it_shares_one_cached_blob_between_two_tags_of_one_manifest(site):
     assert a.status_code == b.status_code == 200 and a.content == b.content
     assert len(site.squash_rows("acme/twotags")) == 1
     assert [log["source"] for log in site.pull_logs("acme/twotags")][-1] == "cache"
+
+
+# quaysquash.squash.cache itself, on the pytest-django database (no servers).
+
+
+def test_it_creates_one_build_per_key_and_enqueues_once(tiny, django_capture_on_commit_callbacks):
+    tag, _ = tiny
+    with django_capture_on_commit_callbacks() as callbacks:
+        first, started = cache.ensure_build(cache_key(tag), tag.manifest, "h/acme/tiny:v1")
+        again, started_again = cache.ensure_build(cache_key(tag), tag.manifest, "h/acme/tiny:v1")
+    assert (started, started_again) == (True, False)
+    assert first.pk == again.pk
+    assert len(callbacks) == 1
+
+
+def test_it_restarts_a_failed_build_exactly_once(tiny, django_capture_on_commit_callbacks):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, None)
+    SquashedImage.objects.filter(pk=image.pk).update(state="failed", error="boom")
+    image.refresh_from_db()
+    snapshot = SquashedImage.objects.get(pk=image.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert cache.restart(image) is True
+        assert cache.restart(snapshot) is False  # a concurrent caller saw the same attempt
+    assert len(callbacks) == 1
+    image.refresh_from_db()
+    assert (image.state, image.attempt, image.error) == ("building", 2, "")
+
+
+def test_it_treats_a_silent_builder_as_dead(tiny, settings):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, None)
+    assert not image.is_stale  # queued, within the queue timeout
+    long_ago = timezone.now() - timedelta(seconds=settings.QS_SQUASH_STALE_SECONDS + 1)
+    SquashedImage.objects.filter(pk=image.pk).update(task_id="t1", heartbeat=long_ago)
+    image.refresh_from_db()
+    assert image.is_stale
+    _, started = cache.ensure_build(cache_key(tag), tag.manifest, None)
+    assert started

@@ -23,7 +23,7 @@ import requests
 from tests.support.services import S3Server, Stack, wait_for
 from tests.support.tools import require, require_debian_app
 
-from .conftest import FAST_DEAD_WORKER, PASSWORD
+from .conftest import FAST_DEAD_WORKER, PASSWORD, squash_rows_on
 
 
 @dataclass
@@ -39,18 +39,9 @@ class Pair:
         return f"{stack.url}/c1/squash/{repo}/{tag}" + (f"?{qs}" if qs else "")
 
     def rows(self, repo: str) -> list[dict]:
-        import json
-
-        ns, name = repo.split("/", 1)
-        out = self.b.python(
-            "import json\n"
-            "from quaysquash.squash.models import SquashedImage as S, PullLog\n"
-            f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})"
-            ".order_by('id')\n"
-            "print(json.dumps(list(rows.values('id', 'state', 'attempt', 'sha256', 'size', "
-            "'worker', 'format'))))"
+        return squash_rows_on(
+            self.b, repo, "id", "state", "attempt", "sha256", "size", "worker", "format"
         )
-        return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module", params=["shared-directory", "s3"])

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import shlex
-import shutil
 import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
 import requests
 
 from tests.support.tools import require
 
+from .dockerload import curl_into_docker_load
+from .podman import private_podman
+
 
 def _load_with_docker(site, dockerd, url: str, decompress: str = "") -> str:
     """The exact command of the Fetch Tag modal, through a shell; returns docker's output."""
-    command = (
-        f"{shlex.quote(require('curl'))} -fsSL -u {shlex.quote(site.robot + ':' + site.token)} "
-        f"{shlex.quote(url)} | {decompress}{shlex.quote(dockerd.docker_bin)} load"
-    )
-    result = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command],
-        env=dockerd.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return curl_into_docker_load(dockerd, f"{site.robot}:{site.token}", url, decompress)
 
 
 def _plain_row(site) -> dict:
@@ -87,16 +75,13 @@ def test_it_serves_the_second_pull_from_cache_with_validators(site, dockerd):
 
 def test_it_resumes_a_cut_download_with_curl_c(site, tmp_path: Path):
     url = site.squash_url("acme/web", "v1")
-    site.curl("-f", "-u", f"{site.robot}:{site.token}", "-o", "/dev/null", url)  # warm the cache
+    site.download("/dev/null", url)  # warm the cache
     row = _plain_row(site)
     out = tmp_path / "image.tar"
-    cut = site.curl(
-        "-f", "-u", f"{site.robot}:{site.token}", "--limit-rate", "20M", "--max-time", "2",
-        "-o", str(out), url, check=False,
-    )  # fmt: skip
+    cut = site.download(out, url, "--limit-rate", "20M", "--max-time", "2", check=False)
     assert cut.returncode == 28  # timed out: a cut download
     assert 0 < out.stat().st_size < row["size"]
-    site.curl("-f", "-C", "-", "-u", f"{site.robot}:{site.token}", "-o", str(out), url)
+    site.download(out, url, "-C", "-")
     assert out.stat().st_size == row["size"]
     assert "sha256:" + hashlib.sha256(out.read_bytes()).hexdigest() == row["sha256"]
 
@@ -117,32 +102,16 @@ def test_it_answers_a_range_request_with_206(site):
 
 
 def test_it_serves_oci_format_that_podman_loads(site, tmp_path: Path):
-    podman = require("podman")
     archive = tmp_path / "oci.tar"
-    site.curl(
-        "-f", "-u", f"{site.robot}:{site.token}", "-o", str(archive),
-        site.squash_url("acme/web", "v1", format="oci"),
-    )  # fmt: skip
-    # podman refuses a runroot longer than 50 characters: keep it short, in /tmp.
-    private = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
-    root, runroot = private / "root", private / "run"
-    base = [podman, "--root", str(root), "--runroot", str(runroot), "--storage-driver", "vfs"]
-    load = subprocess.run([*base, "load", "-i", str(archive)], capture_output=True, text=True)
-    try:
-        assert load.returncode == 0, load.stderr
-        images = subprocess.run([*base, "images", "--format", "{{.ID}}"], capture_output=True)
-        assert images.returncode == 0 and images.stdout.strip()
-    finally:
-        subprocess.run([*base, "system", "reset", "--force"], capture_output=True)
-        shutil.rmtree(private, ignore_errors=True)
+    site.download(archive, site.squash_url("acme/web", "v1", format="oci"))
+    with private_podman(tmp_path) as podman:
+        podman("load", "-i", str(archive))
+        assert podman("images", "--format", "{{.ID}}").strip()
 
 
 def test_it_serves_rootfs_as_a_plain_tar(site, tmp_path: Path):
     archive = tmp_path / "rootfs.tar"
-    site.curl(
-        "-f", "-u", f"{site.robot}:{site.token}", "-o", str(archive),
-        site.squash_url("acme/web", "v1", format="rootfs"),
-    )  # fmt: skip
+    site.download(archive, site.squash_url("acme/web", "v1", format="rootfs"))
     listing = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True)
     assert listing.returncode == 0, listing.stderr
     names = {n.rstrip("/").removeprefix("./") for n in listing.stdout.splitlines()}

@@ -10,16 +10,12 @@ import json
 import pytest
 
 from quaysquash.accounts.grants import set_role
-from quaysquash.accounts.models import Namespace
 from quaysquash.registry import access, tokens
 from quaysquash.registry import mediatypes as mt
-from quaysquash.registry.importer import import_image
 from quaysquash.squash import build, cache, pullable
 from quaysquash.squash.models import SquashedImage
 from quaysquash.storage import get_storage
 from tests.accounts.factories import robot
-
-from .images import make_layout
 
 SOURCE = "sha256:" + "ab" * 32
 DIFF_ID = "sha256:" + "cd" * 32
@@ -36,13 +32,9 @@ CONFIG = json.dumps(
 
 
 @pytest.fixture
-def tiny(db, settings, tmp_path):
-    settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
-    build.load_or_index.cache_clear()
-    Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
-    layout = make_layout(tmp_path / "layout", [{"a.txt": b"a\n" * 5000}, {"b.txt": b"b\n"}])
-    return import_image(f"{layout}:latest", "acme/tiny:v1")
+def tiny(import_tiny):
+    """acme/tiny:v1 (the tag only), its first layer 10 kB."""
+    return import_tiny([{"a.txt": b"a\n" * 5000}, {"b.txt": b"b\n"}])[0]
 
 
 def test_it_keeps_the_source_config_but_one_diff_id_and_one_history_entry():

@@ -16,6 +16,17 @@ def w(db, _fast_passwords) -> World:
     return world()
 
 
+@pytest.fixture
+def app(w, settings, tmp_path):
+    """The real debian-app image imported as acme/web:app, into storage under ``tmp_path``."""
+    from quaysquash.registry.importer import import_image
+    from tests.support.tools import require_debian_app
+
+    settings.QS_STORAGE_ROOT = tmp_path / "storage"
+    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
+    return import_image(f"{require_debian_app()}:latest", "acme/web:app")
+
+
 # --- browser tests against the running stack -------------------------------------------------
 
 

@@ -7,19 +7,13 @@ import subprocess
 import requests
 from playwright.sync_api import expect
 
+from tests.squash.dockerload import run_pipeline
 from tests.web.browser import SCREENSHOTS, sign_in
 
 
 def run_copied(copied: str, dockerd) -> tuple[subprocess.CompletedProcess, str]:
     """Run a command exactly as copied from the modal; return the run and the loaded image."""
-    loaded = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", copied],
-        env=dockerd.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    loaded = run_pipeline(copied, dockerd)
     image = loaded.stdout.strip().splitlines()[-1].removeprefix("Loaded image: ").strip()
     return loaded, image
 
@@ -250,12 +244,7 @@ def test_it_offers_platforms_and_gzip_for_a_multi_arch_tag(browser_page, stack, 
     expect(page.locator("#copy-feedback")).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     _, image = run_copied(copied, dockerd)
-    ran = dockerd.run(
-        image,
-        "python3",
-        "-c",
-        "print(6*7)",
-    )
+    ran = dockerd.run(image, "python3", "-c", "print(6*7)")
     assert ran.stdout.decode().strip() == "42"
 
 

@@ -1,4 +1,5 @@
-"""Single-flight builds and what happens when they go wrong."""
+"""quaysquash.squash.build: single-flight builds and what happens when they go wrong, on a stack
+and in-process on the pytest-django database."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import requests
 
+from quaysquash.squash import build, cache
+from quaysquash.storage import blob_key, get_storage
 from tests.support.tools import DEBIAN_APP, require
 
+from .conftest import cache_key
 from .images import layer_digests, make_layout
 
 
@@ -109,10 +113,9 @@ def test_it_cuts_the_stream_short_when_a_build_fails_after_its_headers(slow_site
     blob.write_bytes(good[: len(good) - 4096] + bytes(4096))
     try:
         out = tmp_path / "cut.tar"
-        result = site.curl(
-            "-f", "-u", f"{site.robot}:{site.token}", "-o", str(out),
-            site.squash_url("acme/midway", "v1", format="rootfs"), check=False,
-        )  # fmt: skip
+        result = site.download(
+            out, site.squash_url("acme/midway", "v1", format="rootfs"), check=False
+        )
         assert result.returncode == 18, result.stderr  # partial file: transfer closed early
         row = next(r for r in site.squash_rows("acme/midway") if r["format"] == "rootfs")
         assert row["state"] == "failed" and row["error"]
@@ -153,7 +156,7 @@ def test_it_fails_followers_when_the_worker_is_killed_and_rebuilds_next_time(
     finally:
         site.stack.start_worker()
     final = tmp_path / "final.tar"
-    site.curl("-f", "-u", f"{site.robot}:{site.token}", "-o", str(final), url, timeout=600)
+    site.download(final, url, timeout=600)
     row = site.squash_rows("acme/web")[0]
     assert row["state"] == "ready" and row["attempt"] == 2
     assert "sha256:" + hashlib.sha256(final.read_bytes()).hexdigest() == row["sha256"]
@@ -204,3 +207,53 @@ def test_it_requeues_the_build_when_only_the_pool_process_dies(slow_site, tmp_pa
     assert state["builds"] == 2  # the requeued task rebuilt it; no request did
     status, digest, _ = _sha256_of(url, site.auth)
     assert status == 200 and digest == state["sha256"]
+
+
+# quaysquash.squash.build in-process, on the pytest-django database (no servers).
+
+
+def test_it_lets_a_redelivered_task_take_over_but_not_a_duplicate(tiny):
+    tag, _ = tiny
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, None)
+    assert build.claim(image.pk, "task-1") is not None
+    assert build.claim(image.pk, "task-2") is None  # task-1 is alive (fresh heartbeat)
+    taken = build.claim(image.pk, "task-1")  # its own message, redelivered: the run died
+    assert taken is not None
+    assert taken.attempt == 2  # a new attempt: followers of the dead run are cut
+
+
+def test_it_builds_in_process_and_publishes_atomically(tiny, squash_dirs):
+    tag, layout = tiny
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, "h/acme/tiny:v1")
+    assert build.build(image.pk, "task-1") == "ready"
+    image.refresh_from_db()
+    data = get_storage().read_bytes(cache.object_key(image.file_name))
+    assert image.state == "ready" and image.size == len(data) == image.bytes_written
+    assert image.sha256 == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert list(get_storage().list("squash/partial/")) == []  # segments gone once assembled
+    assert list(get_storage().staging_dir().iterdir()) == []  # and the build's scratch
+    for digest in layer_digests(layout):
+        assert cache.index_exists(digest)
+    assert build.build(image.pk, "task-2") == "skipped"  # already ready
+
+
+def test_it_fails_the_row_and_removes_the_partial_on_a_corrupt_layer(tiny, squash_dirs):
+    tag, layout = tiny
+    blob = get_storage().local_path(blob_key(layer_digests(layout)[0]))
+    blob.write_bytes(b"not gzip at all")
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, None)
+    assert build.build(image.pk, "task-1") == "failed"
+    image.refresh_from_db()
+    assert image.state == "failed"
+    assert layer_digests(layout)[0] in image.error
+    assert list(get_storage().list("squash/")) == []
+
+
+def test_it_keeps_load_or_index_public_and_stores_each_index_once(tiny, squash_dirs):
+    _, layout = tiny
+    digest = layer_digests(layout)[0]
+    index = build.load_or_index(digest)
+    assert cache.index_exists(digest)
+    build.load_or_index.cache_clear()
+    again = build.load_or_index(digest)  # from the shared storage, not recomputed
+    assert again.to_bytes() == index.to_bytes()

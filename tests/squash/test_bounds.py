@@ -1,6 +1,6 @@
-"""How failed builds are remembered (bounds.failure_fields, cache.may_retry, cache.ensure_build)
-and the build's own bounds (bounds.engine_limits, bounds.check_free_space), on the pytest-django
-database with a real storage directory and the real engine; no servers."""
+"""quaysquash.squash.bounds: the build's own bounds (engine_limits, check_free_space) and how
+failed builds are remembered (failure_fields, with cache.may_retry and cache.ensure_build), on
+the pytest-django database with a real storage directory and the real engine; no servers."""
 
 from __future__ import annotations
 
@@ -9,32 +9,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from quaysquash.accounts.models import Namespace
-from quaysquash.registry.importer import import_image
 from quaysquash.registry.storage import get_storage
 from quaysquash.squash import bounds, build, cache
 from quaysquash.squash.models import SquashedImage
 from quaysquash.storage import get_storage as get_driver
 
-from .images import layer_digests, make_layout
-
-
-@pytest.fixture
-def tiny(db, settings, tmp_path):
-    settings.QS_STORAGE_ROOT = tmp_path / "storage"
-    settings.QS_SCRATCH_DIR = tmp_path / "scratch"
-    build.load_or_index.cache_clear()
-    Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
-    layout = make_layout(tmp_path / "layout", [{"a.txt": b"a\n"}, {"b.txt": b"b\n"}])
-    return import_image(f"{layout}:latest", "acme/tiny:v1"), layout
-
-
-def _key(tag) -> cache.Key:
-    return cache.Key(tag.repository, tag.manifest.digest, "linux/amd64", "docker", "none")
+from .conftest import cache_key
+from .images import layer_digests
 
 
 def _failed_build(tag) -> SquashedImage:
-    image, _ = cache.ensure_build(_key(tag), tag.manifest, None)
+    image, _ = cache.ensure_build(cache_key(tag), tag.manifest, None)
     assert build.build(image.pk, "task-1") == "failed"
     image.refresh_from_db()
     return image
@@ -59,13 +44,13 @@ def test_it_remembers_a_content_failure_instead_of_rebuilding(
     assert timedelta(hours=23) < remembered <= timedelta(hours=24)
     assert list(get_driver().list("squash/partial/")) == []
     with django_capture_on_commit_callbacks() as callbacks:
-        again, started = cache.ensure_build(_key(tag), tag.manifest, None)
+        again, started = cache.ensure_build(cache_key(tag), tag.manifest, None)
     assert (again.pk, again.state, started, again.attempt) == (image.pk, "failed", False, 1)
     assert callbacks == []  # nothing queued
     # Once the memory expires, the key is built again (one new attempt).
     SquashedImage.objects.filter(pk=image.pk).update(retry_after=timezone.now())
     with django_capture_on_commit_callbacks() as callbacks:
-        again, started = cache.ensure_build(_key(tag), tag.manifest, None)
+        again, started = cache.ensure_build(cache_key(tag), tag.manifest, None)
     assert started and again.attempt == 2 and again.failure == "" and again.retry_after is None
     assert len(callbacks) == 1
 
@@ -80,10 +65,10 @@ def test_it_backs_off_a_transient_failure_and_retries_it(tiny, settings):
     image = _failed_build(tag)
     assert image.failure == "transient" and "missing from storage" in image.error
     assert timedelta(seconds=25) < image.retry_after - timezone.now() <= timedelta(seconds=30)
-    assert cache.ensure_build(_key(tag), tag.manifest, None)[1] is False  # backing off
+    assert cache.ensure_build(cache_key(tag), tag.manifest, None)[1] is False  # backing off
     blob.write_bytes(saved)
     SquashedImage.objects.filter(pk=image.pk).update(retry_after=timezone.now())
-    again, started = cache.ensure_build(_key(tag), tag.manifest, None)
+    again, started = cache.ensure_build(cache_key(tag), tag.manifest, None)
     assert started
     assert build.build(again.pk, "task-2") == "ready"
     # The wait doubles with every attempt, up to the maximum.
