@@ -17,7 +17,7 @@ from quaysquash.registry.importer import import_image
 from quaysquash.squash import build, cache, pullable
 from quaysquash.squash.models import SquashedImage
 from quaysquash.storage import get_storage
-from tests.accounts.factories import robot
+from tests.factories import robot
 
 from .images import make_layout
 
