@@ -16,9 +16,7 @@ section of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -32,10 +30,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
-from tests.support.services import Stack  # noqa: E402
+from benchdocs import image_size, machine_note, parse_reps_args, write_section  # noqa: E402
+
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP, free_port  # noqa: E402
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION = "## Registry push/pull"
 CACHE_DIR = Path("/var/lib/containers/cache")
 COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps {reps} --write-docs"
@@ -119,42 +118,21 @@ def one_round(host: str, creds: list[str], repo: str, scratch: Path) -> tuple[fl
     return push, pull
 
 
-def write_docs(text: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        DOCS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
-
-
 def start_quaysquash(workdir: Path, reps: int) -> tuple[Stack, str]:
     """A production stack with repositories app0..N and a robot allowed to push them."""
     stack = Stack(workdir).start()
     stack.create_user("bench", "bench-password-1")
     stack.create_org("benchorg", "bench")
     # CI pushes with a robot; robots write only to repositories that exist.
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        "ns = Namespace.objects.get(name='benchorg')\n"
-        f"for i in range({reps}): Repository.objects.create(namespace=ns, name=f'app{{i}}')\n"
-    )
+    for i in range(reps):
+        stack.create_repository(f"benchorg/app{i}")
     robot, token = stack.create_robot("benchorg", "ci", {f"app{i}": "write" for i in range(reps)})
     return stack, f"creds={robot}:{token}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--write-docs", action="store_true")
-    args = parser.parse_args()
-    if not (DEBIAN_APP / "index.json").exists():
-        sys.exit(f"missing test image {DEBIAN_APP}")
-    size = sum(f.stat().st_size for f in (DEBIAN_APP / "blobs").rglob("*") if f.is_file())
+    args = parse_reps_args(__doc__)
+    size = image_size(DEBIAN_APP)
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-"))
     stacks: dict[str, tuple[Stack, str]] = {}
@@ -189,7 +167,6 @@ def main() -> None:
 
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     best = {n: {k: min(v) for k, v in r.items()} for n, r in results.items()}
-    load = os.getloadavg()[0]
     rows = []
     for name, label in (
         ("quaysquash", "quaysquash (`quaysquash.asgi:application`)"),
@@ -214,14 +191,13 @@ def main() -> None:
         "≤ 1.3× the reference.\n\n"
         "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n"
         + "\n".join(rows)
-        + f"\n\nMachine: {os.cpu_count()} cores (shared: 1-minute load average {load:.1f} at the "
-        f"end of the run), {platform.system()} {platform.release()}; measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n```\n{COMMAND.format(reps=args.reps)}\n```\n"
+        + "\n\n"
+        + machine_note(COMMAND.format(reps=args.reps))
     )
     print()
     print(table)
     if args.write_docs:
-        write_docs(table)
+        write_section(SECTION, table)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
 from tests.support.dockerd import Dockerd  # noqa: E402
-from tests.support.services import Stack  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP  # noqa: E402
 
 COMMAND = ["python3", "/opt/app/main2.py"]
@@ -74,7 +74,7 @@ def main() -> None:
         robot, token = stack.create_robot("acme", "deployer", {"web": "read"})
         auth = (robot, token)
         host = stack.host
-        dockerd.docker("login", host, "-u", robot, "--password-stdin", input=token.encode())
+        dockerd.login(host, robot, token)
         layered, squashed = f"{host}/acme/web:v1", f"{host}/squashed/acme/web:v1"
         squash_url = f"{stack.url}/c1/squash/acme/web/v1"
         curl = f"curl -sSf -u '{robot}:{token}' '{squash_url}' | docker load"

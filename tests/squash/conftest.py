@@ -7,12 +7,9 @@ blobs on disk, none of which other test packages should see.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +19,8 @@ import pytest
 import requests
 
 from tests.support.markers import database_backed
-from tests.support.services import Stack
+from tests.support.running import running
+from tests.support.stack import Stack
 from tests.support.tools import require, require_debian_app
 
 from .images import make_layout
@@ -108,28 +106,20 @@ class SquashSite:
             time.sleep(0.2)
 
 
-def basic(user: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
-
-
 def _site(extra_env: dict[str, str], prefix: str) -> Iterator[SquashSite]:
-    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     # On the PostgreSQL run, a fresh database on that server, like the shared ``stack``.
-    stack = Stack(
-        workdir / "stack",
-        outer_database_url=os.environ.get("DATABASE_URL"),
-        extra_env=extra_env,
-    ).start()
-    try:
-        site = SquashSite(stack, workdir)
+    outer = os.environ.get("DATABASE_URL")
+
+    def make(workdir: Path) -> Stack:
+        return Stack(workdir / "stack", outer_database_url=outer, extra_env=extra_env)
+
+    with running(make, prefix) as stack:
+        site = SquashSite(stack, stack.workdir.parent)
         stack.create_user("alice", PASSWORD)
         stack.create_user("bob", PASSWORD)
         stack.create_org("acme", "alice")
         stack.create_org("other", "bob")
         yield site
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

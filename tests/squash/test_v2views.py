@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -79,14 +78,6 @@ class Puller:
 @pytest.fixture(scope="module")
 def puller(site, tmp_path_factory) -> Puller:
     return Puller(site, tmp_path_factory.mktemp("squashed-pulls"))
-
-
-@pytest.fixture
-def short_tmp():
-    # podman refuses a runroot longer than 50 characters; pytest's tmp_path is longer.
-    path = Path(tempfile.mkdtemp(prefix="qssq-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def oci_image(layout: Path) -> tuple[dict, dict]:
@@ -210,16 +201,10 @@ def test_it_serves_private_squashed_images_only_to_readers(puller, site):
 
 
 def test_it_pulls_and_runs_the_squashed_image_with_docker(puller, dockerd):
-    dockerd.docker(
-        "login", puller.host, "-u", puller.robot, "--password-stdin", input=puller.token.encode()
-    )
     layered = f"{puller.host}/{REPO}:v1"
     squashed = f"{puller.host}/squashed/{REPO}:v1"
-    try:
-        dockerd.docker("pull", layered)
-        dockerd.docker("pull", squashed)
-    finally:
-        dockerd.docker("logout", puller.host)
+    with dockerd.logged_in(puller.host, puller.robot, puller.token):
+        dockerd.pull(layered, squashed)
     layers = dockerd.docker("image", "inspect", "--format", "{{len .RootFS.Layers}}", squashed)
     assert layers.stdout.decode().strip() == "1"
     want = dockerd.run(layered, "python3", "/opt/app/main2.py").stdout
@@ -228,29 +213,12 @@ def test_it_pulls_and_runs_the_squashed_image_with_docker(puller, dockerd):
     assert docker_export(dockerd, squashed) == docker_export(dockerd, layered)
 
 
-def test_it_pulls_gzip_and_zstd_with_podman(puller, tmp_path, short_tmp):
-    podman = [
-        require("podman"), "--storage-driver", "vfs",
-        "--root", str(short_tmp / "root"), "--runroot", str(short_tmp / "run"),
-    ]  # fmt: skip
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
-    }
-
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [*podman, *args], capture_output=True, text=True, env=env, timeout=600
-        )
-        assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
-
-    run("login", "--tls-verify=false", "-u", puller.robot, "-p", puller.token, puller.host)
+def test_it_pulls_gzip_and_zstd_with_podman(puller, podman):
+    podman.login(puller.host, puller.robot, puller.token)
     for scheme in ("squashed", "squashed-zstd"):
         ref = f"{puller.host}/{scheme}/{REPO}:v1"
-        run("pull", "-q", "--tls-verify=false", ref)
-        layers = json.loads(run("image", "inspect", ref))[0]["RootFS"]["Layers"]
+        podman.pull(ref)
+        layers = json.loads(podman("image", "inspect", ref))[0]["RootFS"]["Layers"]
         assert len(layers) == 1
     raw = json.loads(puller.raw(f"docker://{puller.host}/squashed-zstd/{REPO}:v1"))
     assert raw["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"

@@ -7,13 +7,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from quaysquash.core.processes import Child
-
-from .services import LoopbackServer
+from .server_process import HttpAddress, LoopbackServer
 from .tools import require
 
 
-class ReferenceRegistry(LoopbackServer):
+class ReferenceRegistry(HttpAddress, LoopbackServer):
     log_name = "registry.log"
     label = "docker-registry"
 
@@ -28,14 +26,6 @@ class ReferenceRegistry(LoopbackServer):
         super().__init__(workdir, port)
         self.username = username
         self.password = password
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     @property
     def creds(self) -> str | None:
@@ -66,10 +56,7 @@ class ReferenceRegistry(LoopbackServer):
             f"http:\n  addr: {self.host}\n"
             f"{auth}"
         )
-        self.child = Child(
-            "docker-registry", [binary, "serve", str(config)], log=self.log_path, stop_timeout=10
-        ).start()
-        self.wait_ready(self._answers, timeout)
+        self.launch([binary, "serve", str(config)], self._answers, timeout)
         return self
 
     def _answers(self) -> bool:
