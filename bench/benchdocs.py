@@ -52,3 +52,13 @@ def write_section(section: str, text: str) -> None:
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     rest = "".join(lines[end:])
     DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
+
+
+def publish(section: str, body: str, command: str, write: bool) -> None:
+    """Print ``body`` (the section's heading, text and table) with the machine note; with
+    ``write`` also put it into docs/benchmarks.md."""
+    text = body + "\n\n" + machine_note(command)
+    print()
+    print(text)
+    if write:
+        write_section(section, text)

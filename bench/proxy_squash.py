@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
-from benchdocs import image_size, machine_note, parse_reps_args, write_section  # noqa: E402
+from benchdocs import image_size, parse_reps_args, publish  # noqa: E402
 from registry_push_pull import skopeo  # noqa: E402  (bench/ is on sys.path)
 
 from tests.support.reference_registry import ReferenceRegistry  # noqa: E402
@@ -160,15 +160,9 @@ def main() -> None:
         "plus the squash's first byte): the fetch or copy, then the build's planning. "
         "quaysquash runs as `manage.py serve` runs it.\n\n"
         "| path | best | median | first byte (median) | ratio best (median) |\n"
-        "|---|---|---|---|---|\n"
-        + "\n".join(rows)
-        + "\n\n"
-        + machine_note(COMMAND.format(reps=args.reps))
+        "|---|---|---|---|---|\n" + "\n".join(rows)
     )
-    print()
-    print(table)
-    if args.write_docs:
-        write_section(SECTION, table)
+    publish(SECTION, table, COMMAND.format(reps=args.reps), args.write_docs)
 
 
 if __name__ == "__main__":

@@ -30,53 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
-from benchdocs import image_size, machine_note, parse_reps_args, write_section  # noqa: E402
+from benchdocs import image_size, parse_reps_args, publish  # noqa: E402
 
+from tests.support.reference_registry import ReferenceRegistry  # noqa: E402
 from tests.support.stack import Stack  # noqa: E402
-from tests.support.tools import DEBIAN_APP, free_port  # noqa: E402
+from tests.support.tools import DEBIAN_APP  # noqa: E402
 
 SECTION = "## Registry push/pull"
 CACHE_DIR = Path("/var/lib/containers/cache")
 COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps {reps} --write-docs"
-
-
-class ReferenceRegistry:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> ReferenceRegistry:
-        storage = self.workdir / "storage"
-        storage.mkdir(parents=True)
-        config = self.workdir / "config.yml"
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
-            "  cache:\n    blobdescriptor: inmemory\n"
-            f"http:\n  addr: {self.host}\n"
-        )
-        log = open(self.workdir / "registry.log", "wb")
-        self.process = subprocess.Popen(
-            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + 30
-        import urllib.request
-
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("docker-registry did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
 
 
 def skopeo(args: list[str], home: Path) -> float:
@@ -143,7 +105,7 @@ def main() -> None:
         stack, creds = start_quaysquash(workdir / "quaysquash", args.reps)
         stacks["quaysquash"] = (stack, creds)
         targets["quaysquash"] = (stack.host, [creds], "benchorg")
-        reference = ReferenceRegistry(workdir / "reference").start()
+        reference = ReferenceRegistry(workdir / "reference", quiet=True).start()
         targets["reference"] = (reference.host, [], "bench")
         scratch = workdir / "scratch"
         scratch.mkdir()
@@ -189,15 +151,9 @@ def main() -> None:
         "through the bearer-token flow. The reference is Debian's "
         "`docker-registry` (distribution 2.8, filesystem storage, no auth). Target: quaysquash "
         "≤ 1.3× the reference.\n\n"
-        "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n"
-        + "\n".join(rows)
-        + "\n\n"
-        + machine_note(COMMAND.format(reps=args.reps))
+        "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n" + "\n".join(rows)
     )
-    print()
-    print(table)
-    if args.write_docs:
-        write_section(SECTION, table)
+    publish(SECTION, table, COMMAND.format(reps=args.reps), args.write_docs)
 
 
 if __name__ == "__main__":

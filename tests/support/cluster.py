@@ -326,23 +326,11 @@ class Cluster:
     # -- commands ---------------------------------------------------------------------------
 
     def manage(
-        self,
-        *args: str,
-        node: str = "web-a",
-        check: bool = True,
-        input: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float = 600,
+        self, *args: str, node: str = "web-a", env: Mapping[str, str] | None = None, **options: Any
     ) -> subprocess.CompletedProcess[str]:
-        """``manage.py <args>`` on ``node``'s host; raises with its output on failure."""
-        return run_manage(
-            *args,
-            env={**(self.node(node).env or self.webs[0].env), **(env or {})},
-            where=node,
-            check=check,
-            input=input,
-            timeout=timeout,
-        )
+        """``manage.py <args>`` on ``node``'s host (``options``: those of ``run_manage``)."""
+        host_env = self.node(node).env or self.webs[0].env
+        return run_manage(*args, env={**host_env, **(env or {})}, where=node, **options)
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Rows of one query on the fleet's database, straight from this process: milliseconds,

@@ -16,9 +16,12 @@ class Podman:
         self.home = Path(home)
         # podman refuses a runroot longer than 50 characters; pytest's tmp_path is longer.
         self.store = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
+        self.home.mkdir(parents=True, exist_ok=True)
         self.base = [
             require("podman"), "--storage-driver", "vfs",
             "--root", str(self.store / "root"), "--runroot", str(self.store / "run"),
+            # Its libpod state too: by default in /run/libpod, which every podman shares.
+            "--tmpdir", str(self.store / "tmp"),
         ]  # fmt: skip
         self.env = {
             "HOME": str(self.home),
@@ -26,15 +29,21 @@ class Podman:
             "REGISTRY_AUTH_FILE": str(self.home / "auth.json"),
         }
 
-    def __call__(self, *args: str, timeout: float = 600) -> str:
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 600) -> str:
         """``podman <args>``; returns its stdout, fails the test with stderr on an error."""
         return run_checked(
-            [*self.base, *args], what=f"podman {' '.join(args)}", env=self.env, timeout=timeout
+            [*self.base, *args],
+            what=f"podman {' '.join(args)}",
+            env=self.env,
+            input=input,
+            timeout=timeout,
         ).stdout
 
     def login(self, registry: str, username: str, secret: str) -> None:
-        # Plain HTTP on loopback: the registries under test have no TLS.
-        self("login", "--tls-verify=false", "-u", username, "-p", secret, registry)
+        # Plain HTTP on loopback: the registries under test have no TLS. The secret goes on
+        # stdin: a failure message shows the command line.
+        self("login", "--tls-verify=false", "-u", username, "--password-stdin", registry,
+             input=secret)  # fmt: skip
 
     def pull(self, ref: str) -> str:
         """Pull over plain HTTP; returns the image ID."""

@@ -22,10 +22,13 @@ class ReferenceRegistry(HttpAddress, LoopbackServer):
         username: str | None = None,
         password: str | None = None,
         port: int | None = None,
+        quiet: bool = False,
     ) -> None:
+        """``quiet``: errors only, no access log (benchmarks: logging costs time)."""
         super().__init__(workdir, port)
         self.username = username
         self.password = password
+        self.quiet = quiet
 
     @property
     def creds(self) -> str | None:
@@ -49,7 +52,8 @@ class ReferenceRegistry(HttpAddress, LoopbackServer):
         config = self.workdir / "config.yml"
         config.write_text(
             "version: 0.1\n"
-            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"log:\n  level: {'error' if self.quiet else 'info'}\n"
+            f"  accesslog:\n    disabled: {'true' if self.quiet else 'false'}\n"
             f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
             "  delete:\n    enabled: true\n"
             "  cache:\n    blobdescriptor: inmemory\n"

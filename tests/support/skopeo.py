@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from .commands import run_checked
 from .tools import require
@@ -15,27 +16,20 @@ def skopeo(*args: str, env: Mapping[str, str] | None = None, timeout: float = 30
     ).stdout
 
 
-def push(
-    source: str,
-    dest: str,
-    creds: str | None,
-    *extra: str,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 300,
-) -> None:
-    """Copy ``source`` (e.g. ``oci:dir:tag``) to ``docker://`` ref ``dest`` as ``user:secret``."""
-    auth = ["--dest-creds", creds] if creds else []
-    skopeo("copy", "--dest-tls-verify=false", *auth, *extra, source, dest, env=env, timeout=timeout)
+def push(source: str, dest: str, creds: str | None, *extra: str, **options: Any) -> None:
+    """Copy ``source`` (e.g. ``oci:dir:tag``) to ``docker://`` ref ``dest`` as ``user:secret``;
+    ``options``: ``env``, ``timeout``."""
+    _copy("dest", source, dest, creds, extra, **options)
 
 
-def pull(
-    source: str,
-    dest: str,
-    creds: str | None,
-    *extra: str,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 300,
-) -> None:
+def pull(source: str, dest: str, creds: str | None, *extra: str, **options: Any) -> None:
     """Copy ``docker://`` ref ``source`` to ``dest`` (e.g. ``oci:dir:tag``) as ``user:secret``."""
-    auth = ["--src-creds", creds] if creds else []
-    skopeo("copy", "--src-tls-verify=false", *auth, *extra, source, dest, env=env, timeout=timeout)
+    _copy("src", source, dest, creds, extra, **options)
+
+
+def _copy(
+    side: str, source: str, dest: str, creds: str | None, extra: tuple[str, ...], **options: Any
+) -> None:
+    # Only the registry side of the copy speaks plain HTTP and takes credentials.
+    auth = [f"--{side}-creds", creds] if creds else []
+    skopeo("copy", f"--{side}-tls-verify=false", *auth, *extra, source, dest, **options)

@@ -281,17 +281,11 @@ class Stack:
         return self.celery.send_task(PING_TASK, args=["pong"], expires=timeout).get(timeout=timeout)
 
     def manage(
-        self,
-        *args: str,
-        check: bool = True,
-        input: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float = 600,
+        self, *args: str, env: Mapping[str, str] | None = None, **options: Any
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``manage.py <args>`` in the stack's environment; raises with output on failure."""
-        return run_manage(
-            *args, env={**self.env, **(env or {})}, check=check, input=input, timeout=timeout
-        )
+        """``manage.py <args>`` in the stack's environment (``options``: those of
+        ``run_manage``: check, input, timeout); raises with its output on failure."""
+        return run_manage(*args, env={**self.env, **(env or {})}, **options)
 
     def python(self, code: str) -> str:
         """Run Python code with Django set up (``manage.py shell -c``); returns its stdout."""
