@@ -63,7 +63,8 @@ def grant_user(repository: Repository, who, role: str) -> RepositoryPermission:
     return grant(repository, who, role)
 
 
-def _blob(repository: Repository, content: bytes, media_type: str) -> dict:
+def blob(repository: Repository, content: bytes, media_type: str) -> dict:
+    """``content`` linked to ``repository`` as a blob; returns its descriptor."""
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
     link_blob(repository, digest, len(content), media_type)
     return {"mediaType": media_type, "digest": digest, "size": len(content)}
@@ -73,10 +74,10 @@ def image(
     repository: Repository, seed: str, layer_sizes: tuple[int, ...] = (1000, 234)
 ) -> Manifest:
     """An image manifest whose layers claim the given sizes (only metadata is stored)."""
-    config = _blob(repository, json.dumps({"seed": seed}).encode(), mediatypes.OCI_CONFIG)
+    config = blob(repository, json.dumps({"seed": seed}).encode(), mediatypes.OCI_CONFIG)
     layers = []
     for i, size in enumerate(layer_sizes):
-        layer = _blob(repository, f"{seed}-{i}".encode(), mediatypes.OCI_LAYER_GZIP)
+        layer = blob(repository, f"{seed}-{i}".encode(), mediatypes.OCI_LAYER_GZIP)
         # link_blob recorded the true length; the manifest states the size we want to see.
         layer["size"] = size
         layers.append(layer)

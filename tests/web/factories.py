@@ -10,6 +10,7 @@ from quaysquash.registry.models import Manifest
 # The builders are tests/factories.py's; ``f.user`` etc. keep working for the page tests.
 from tests.factories import (  # noqa: F401
     PASSWORD,
+    blob,
     grant_user,
     image,
     index,
@@ -19,6 +20,7 @@ from tests.factories import (  # noqa: F401
     tag,
     user,
 )
+from tests.factories import blob as _blob  # noqa: F401  (older callers)
 
 
 @dataclass
