@@ -5,7 +5,7 @@
 
 Starts, in one run, the multi-host topology of ``scripts/cluster`` (two web servers, two
 workers, one beat, each with its own var dir; tests/support/cluster.py) and, as the anchor, a
-single-host stack (web and worker on one var dir, tests/support/services.py Stack) on the same
+single-host stack (web and worker on one var dir, tests/support/stack.py Stack) on the same
 PostgreSQL server and the same kind of storage, imports the image into both and measures:
 
 1. cross-host cold pull, time to first byte: web A answers while a worker elsewhere builds
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import sys
 import tempfile
@@ -35,11 +34,14 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]
 
+from benchdocs import write_section  # noqa: E402  (bench/ is on sys.path)
 from squash_delivery import best, curl  # noqa: E402
 
 from tests.support.cluster import STORAGES, Cluster  # noqa: E402
+from tests.support.nginx_server import NginxServer  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
-from tests.support.services import NginxServer, S3Server, Stack  # noqa: E402
+from tests.support.s3_server import S3Server  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP  # noqa: E402
 
 SECTION = "## Cluster delivery"
@@ -134,6 +136,20 @@ def ratio(anchor: list, measured: list) -> tuple[float, float]:
     return a_best / m_best, a_med / m_med
 
 
+def timing_row(label: str, runs: list, size: int, digits: int = 3) -> str:
+    """A table row: best time (median) of ``runs`` and the best throughput."""
+    seconds, median = best(c[2] for c in runs)
+    return (
+        f"| {label} | {seconds:.{digits}f} s ({median:.{digits}f}), "
+        f"{size / seconds / 1e6:.0f} MB/s | |"
+    )
+
+
+def ratio_row(label: str, anchor: list, measured: list, target: str = "") -> str:
+    r_best, r_med = ratio(anchor, measured)
+    return f"| {label} | {r_best:.2f} ({r_med:.2f}) | {target} |"
+
+
 def report(args, size: int, same: list, cross: list, cached) -> list[str]:
     mb = 1e6
     failed = [c for c in cross if c[0] != 200 or c[3] != size]
@@ -160,16 +176,11 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
         )
     else:
         ttfb, ttfb_med = best(c[1] for c in cross)
-        cross_s, cross_med = best(c[2] for c in cross)
-        same_s, same_med = best(c[2] for c in same)
-        r_best, r_med = ratio(same, cross)
         lines += [
             f"| cross-host cold pull, time to first byte | {ttfb:.3f} s ({ttfb_med:.3f}) | < 0.5 s |",
-            f"| cross-host cold pull | {cross_s:.2f} s ({cross_med:.2f}), "
-            f"{size / cross_s / mb:.0f} MB/s | |",
-            f"| same-host cold pull | {same_s:.2f} s ({same_med:.2f}), "
-            f"{size / same_s / mb:.0f} MB/s | |",
-            f"| cross-host vs same-host (throughput ratio) | {r_best:.2f} ({r_med:.2f}) | >= 0.7 |",
+            timing_row("cross-host cold pull", cross, size, 2),
+            timing_row("same-host cold pull", same, size, 2),
+            ratio_row("cross-host vs same-host (throughput ratio)", same, cross, ">= 0.7"),
         ]
     if isinstance(cached, str):
         lines.append(f"| cached pull, presigned redirect vs nginx | {cached} | >= 0.9 |")
@@ -177,24 +188,17 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
         redirected, plain, direct, first = cached
         ok = all(c[0] == 200 and c[3] == size for c in redirected)
         if ok and first.startswith("HTTP 30"):
-            red_s, red_med = best(c[2] for c in redirected)
-            ngx_s, ngx_med = best(c[2] for c in plain)
-            r_best, r_med = ratio(plain, redirected)
             lines += [
-                f"| cached pull, presigned redirect to moto ({first}) | {red_s:.3f} s "
-                f"({red_med:.3f}), {size / red_s / mb:.0f} MB/s | |",
-                f"| nginx, same file (sendfile) | {ngx_s:.3f} s ({ngx_med:.3f}), "
-                f"{size / ngx_s / mb:.0f} MB/s | |",
-                f"| redirect vs nginx (throughput ratio) | {r_best:.2f} ({r_med:.2f}) | >= 0.9 |",
+                timing_row(f"cached pull, presigned redirect to moto ({first})", redirected, size),
+                timing_row("nginx, same file (sendfile)", plain, size),
+                ratio_row("redirect vs nginx (throughput ratio)", plain, redirected, ">= 0.9"),
             ]
             if direct and all(c[0] == 200 and c[3] == size for c in direct):
-                dir_s, dir_med = best(c[2] for c in direct)
-                d_best, d_med = ratio(direct, redirected)
                 lines += [
-                    f"| moto's own GET of the presigned URL (no redirect) | {dir_s:.3f} s "
-                    f"({dir_med:.3f}), {size / dir_s / mb:.0f} MB/s | |",
-                    f"| redirect vs the bucket's own GET (our overhead) | {d_best:.2f} "
-                    f"({d_med:.2f}) | |",
+                    timing_row("moto's own GET of the presigned URL (no redirect)", direct, size),
+                    ratio_row(
+                        "redirect vs the bucket's own GET (our overhead)", direct, redirected
+                    ),
                 ]
         else:
             lines.append(
@@ -203,18 +207,6 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
             )
     lines.append("")
     return lines
-
-
-def write_docs(lines: list[str]) -> None:
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text()
-    section = "\n".join(lines).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
 
 
 def main() -> None:
@@ -267,7 +259,7 @@ def main() -> None:
     lines = report(args, size, same, cross, cached)
     print("\n".join(lines))
     if args.write_docs:
-        write_docs(lines)
+        write_section(SECTION, "\n".join(lines).rstrip() + "\n")
 
 
 # Eviction spares squashes read within the reader's lease; the bench evicts what it just read.

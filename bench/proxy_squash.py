@@ -20,9 +20,7 @@ Prints best and median of each and their ratio; with ``--write-docs`` replaces t
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -35,29 +33,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
+from benchdocs import image_size, parse_reps_args, publish  # noqa: E402
 from registry_push_pull import skopeo  # noqa: E402  (bench/ is on sys.path)
 
 from tests.support.reference_registry import ReferenceRegistry  # noqa: E402
-from tests.support.services import Stack  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP  # noqa: E402
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION = "## Proxy squash"
 COMMAND = ".venv/bin/python bench/proxy_squash.py --reps {reps} --write-docs"
 ADMIN, PASSWORD = "bench", "bench-password-1"
-
-
-def write_docs(text: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (or append it)."""
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        DOCS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
 
 
 def make_cold(stack: Stack) -> None:
@@ -98,11 +83,7 @@ def copy_round(
 ) -> tuple[float, float]:
     repo = f"benchorg/copied{rep}"
     # A robot, as CI would use: Basic auth with a user's password costs a password hash.
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        f"Repository.objects.create(namespace=Namespace.objects.get(name='benchorg'), "
-        f"name='copied{rep}')"
-    )
+    stack.create_repository(repo)
     robot, token = stack.create_robot("benchorg", f"ci{rep}", {f"copied{rep}": "write"})
     make_cold(stack)
     home = Path(tempfile.mkdtemp(dir=scratch))
@@ -119,13 +100,8 @@ def copy_round(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--write-docs", action="store_true")
-    args = parser.parse_args()
-    if not (DEBIAN_APP / "index.json").exists():
-        sys.exit(f"missing test image {DEBIAN_APP}")
-    size = sum(f.stat().st_size for f in (DEBIAN_APP / "blobs").rglob("*") if f.is_file())
+    args = parse_reps_args(__doc__)
+    size = image_size(DEBIAN_APP)
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-proxy-"))
     results: dict[str, list[float]] = {"proxy": [], "copy": []}
@@ -164,7 +140,6 @@ def main() -> None:
     best = {k: min(v) for k, v in results.items()}
     med = {k: statistics.median(v) for k, v in results.items()}
     first = {k: statistics.median(v) for k, v in firsts.items()}
-    load = os.getloadavg()[0]
     mib = size / 1024 / 1024
     rows = [
         f"| proxy: cold `curl` of the squash through a proxy organization | {best['proxy']:.2f} s "
@@ -185,17 +160,9 @@ def main() -> None:
         "plus the squash's first byte): the fetch or copy, then the build's planning. "
         "quaysquash runs as `manage.py serve` runs it.\n\n"
         "| path | best | median | first byte (median) | ratio best (median) |\n"
-        "|---|---|---|---|---|\n"
-        + "\n".join(rows)
-        + f"\n\nMachine: {os.cpu_count()} cores (shared: 1-minute load average {load:.1f} at the "
-        f"end of the run), {platform.system()} {platform.release()}; measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n"
-        f"```\n{COMMAND.format(reps=args.reps)}\n```\n"
+        "|---|---|---|---|---|\n" + "\n".join(rows)
     )
-    print()
-    print(table)
-    if args.write_docs:
-        write_docs(table)
+    publish(SECTION, table, COMMAND.format(reps=args.reps), args.write_docs)
 
 
 if __name__ == "__main__":

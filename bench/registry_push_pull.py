@@ -16,9 +16,7 @@ section of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -32,52 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
-from tests.support.services import Stack  # noqa: E402
-from tests.support.tools import DEBIAN_APP, free_port  # noqa: E402
+from benchdocs import image_size, parse_reps_args, publish  # noqa: E402
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
+from tests.support.reference_registry import ReferenceRegistry  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
+from tests.support.tools import DEBIAN_APP  # noqa: E402
+
 SECTION = "## Registry push/pull"
 CACHE_DIR = Path("/var/lib/containers/cache")
 COMMAND = ".venv/bin/python bench/registry_push_pull.py --reps {reps} --write-docs"
-
-
-class ReferenceRegistry:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> ReferenceRegistry:
-        storage = self.workdir / "storage"
-        storage.mkdir(parents=True)
-        config = self.workdir / "config.yml"
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
-            "  cache:\n    blobdescriptor: inmemory\n"
-            f"http:\n  addr: {self.host}\n"
-        )
-        log = open(self.workdir / "registry.log", "wb")
-        self.process = subprocess.Popen(
-            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + 30
-        import urllib.request
-
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("docker-registry did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
 
 
 def skopeo(args: list[str], home: Path) -> float:
@@ -119,42 +80,21 @@ def one_round(host: str, creds: list[str], repo: str, scratch: Path) -> tuple[fl
     return push, pull
 
 
-def write_docs(text: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        DOCS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
-
-
 def start_quaysquash(workdir: Path, reps: int) -> tuple[Stack, str]:
     """A production stack with repositories app0..N and a robot allowed to push them."""
     stack = Stack(workdir).start()
     stack.create_user("bench", "bench-password-1")
     stack.create_org("benchorg", "bench")
     # CI pushes with a robot; robots write only to repositories that exist.
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        "ns = Namespace.objects.get(name='benchorg')\n"
-        f"for i in range({reps}): Repository.objects.create(namespace=ns, name=f'app{{i}}')\n"
-    )
+    for i in range(reps):
+        stack.create_repository(f"benchorg/app{i}")
     robot, token = stack.create_robot("benchorg", "ci", {f"app{i}": "write" for i in range(reps)})
     return stack, f"creds={robot}:{token}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--write-docs", action="store_true")
-    args = parser.parse_args()
-    if not (DEBIAN_APP / "index.json").exists():
-        sys.exit(f"missing test image {DEBIAN_APP}")
-    size = sum(f.stat().st_size for f in (DEBIAN_APP / "blobs").rglob("*") if f.is_file())
+    args = parse_reps_args(__doc__)
+    size = image_size(DEBIAN_APP)
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-"))
     stacks: dict[str, tuple[Stack, str]] = {}
@@ -165,7 +105,7 @@ def main() -> None:
         stack, creds = start_quaysquash(workdir / "quaysquash", args.reps)
         stacks["quaysquash"] = (stack, creds)
         targets["quaysquash"] = (stack.host, [creds], "benchorg")
-        reference = ReferenceRegistry(workdir / "reference").start()
+        reference = ReferenceRegistry(workdir / "reference", quiet=True).start()
         targets["reference"] = (reference.host, [], "bench")
         scratch = workdir / "scratch"
         scratch.mkdir()
@@ -189,7 +129,6 @@ def main() -> None:
 
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     best = {n: {k: min(v) for k, v in r.items()} for n, r in results.items()}
-    load = os.getloadavg()[0]
     rows = []
     for name, label in (
         ("quaysquash", "quaysquash (`quaysquash.asgi:application`)"),
@@ -212,16 +151,9 @@ def main() -> None:
         "through the bearer-token flow. The reference is Debian's "
         "`docker-registry` (distribution 2.8, filesystem storage, no auth). Target: quaysquash "
         "≤ 1.3× the reference.\n\n"
-        "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n"
-        + "\n".join(rows)
-        + f"\n\nMachine: {os.cpu_count()} cores (shared: 1-minute load average {load:.1f} at the "
-        f"end of the run), {platform.system()} {platform.release()}; measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command:\n\n```\n{COMMAND.format(reps=args.reps)}\n```\n"
+        "| registry | push | ratio | pull | ratio |\n|---|---|---|---|---|\n" + "\n".join(rows)
     )
-    print()
-    print(table)
-    if args.write_docs:
-        write_docs(table)
+    publish(SECTION, table, COMMAND.format(reps=args.reps), args.write_docs)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from quaysquash.core import processes  # noqa: E402
-from tests.support.services import NginxServer, Stack  # noqa: E402
+from tests.support.nginx_server import NginxServer  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP, free_port, require  # noqa: E402
 
 # The last field tells a pull that followed a build from one served from the cache.

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -26,7 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generated_image import generate_image  # noqa: E402  (bench/ is on sys.path)
+from benchdocs import write_section  # noqa: E402  (bench/ is on sys.path)
+from generated_image import generate_image  # noqa: E402
 from isal import igzip  # noqa: E402
 
 from squashengine import (  # noqa: E402
@@ -234,17 +234,6 @@ def render(results: list[dict], generated: str) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Squash engine\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("IMAGE", "INDEX_DIR"))
@@ -275,7 +264,9 @@ def main() -> None:
             )
         )
     if args.write_docs:
-        write_docs(render(results, time.strftime("%Y-%m-%d", time.gmtime())))
+        write_section(
+            "## Squash engine", render(results, time.strftime("%Y-%m-%d", time.gmtime())) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quaysquash.settings")
 
 from bench.netlink import RATES, Link  # noqa: E402
 from tests.support.dockerd import Dockerd  # noqa: E402
-from tests.support.services import Stack  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 from tests.support.tools import DEBIAN_APP  # noqa: E402
 
 COMMAND = ["python3", "/opt/app/main2.py"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,12 @@ import pytest
 
 from tests.support.dockerd import Dockerd
 from tests.support.markers import database_backed, mark_database_tests
+from tests.support.podman import Podman
+from tests.support.running import running
 
 if TYPE_CHECKING:
-    from tests.support.services import S3Server, Stack
+    from tests.support.s3_server import S3Server
+    from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +33,17 @@ def dockerd() -> Iterator[Dockerd]:
         engine.stop()
 
 
-# --- Redis and the running stack (tests/support/services.py) --------------------------------
+@pytest.fixture
+def podman(tmp_path: Path) -> Iterator[Podman]:
+    """A private podman (vfs store, own auth file) for one test."""
+    client = Podman(tmp_path / "podman-home")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# --- Redis, S3 and the running stack (tests/support/stack.py) --------------------------------
 
 INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack", "s3_server"}
 
@@ -39,15 +51,10 @@ INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack", "s3_server"}
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """A private ``redis-server`` on a free loopback port, without persistence; yields its URL."""
-    from tests.support.services import RedisServer
+    from tests.support.redis_server import RedisServer
 
-    workdir = Path(tempfile.mkdtemp(prefix="qsredis-"))
-    server = RedisServer(workdir).start()
-    try:
+    with running(RedisServer, "qsredis-") as server:
         yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -58,15 +65,11 @@ def stack() -> Iterator[Stack]:
     It has its own var dir, storage, database (a fresh PostgreSQL database when the suite runs
     on PostgreSQL) and Redis: nothing is shared with the pytest-django test database.
     """
-    from tests.support.services import Stack
+    from tests.support.stack import Stack
 
-    workdir = Path(tempfile.mkdtemp(prefix="qsstack-"))
-    running = Stack(workdir, outer_database_url=os.environ.get("DATABASE_URL")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    outer = os.environ.get("DATABASE_URL")
+    with running(lambda workdir: Stack(workdir, outer_database_url=outer), "qsstack-") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
@@ -76,15 +79,10 @@ def s3_server() -> Iterator[S3Server]:
     Tests make their own buckets (``create_bucket()``) so that they never see each other's
     objects; ``env(bucket)`` gives the settings that point quaysquash at one.
     """
-    from tests.support.services import S3Server
+    from tests.support.s3_server import S3Server
 
-    workdir = Path(tempfile.mkdtemp(prefix="qss3-"))
-    server = S3Server(workdir).start()
-    try:
+    with running(S3Server, "qss3-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,7 +8,7 @@ import pytest
 import redis
 import requests
 
-from tests.support.services import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

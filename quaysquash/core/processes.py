@@ -132,14 +132,6 @@ def worker_command(
     return command
 
 
-def beat_command(*, schedule_file: Path | None = None, loglevel: str = "INFO") -> list[str]:
-    """Celery beat on its own: a deployment with several workers runs exactly one of these."""
-    command = [sys.executable, "-m", "celery", "-A", "quaysquash", "beat", "--loglevel", loglevel]
-    if schedule_file is not None:
-        command += ["--schedule", str(schedule_file)]
-    return command
-
-
 def web_command(
     *,
     host: str = "127.0.0.1",
@@ -374,34 +366,3 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return 200 <= response.status < 400
-
-
-def descendants(pid: int) -> list[int]:
-    """All live descendants of ``pid`` (Linux /proc), for tests that check nothing is left."""
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except FileNotFoundError:
-            continue
-        for task in tasks:
-            try:
-                text = Path(f"/proc/{current}/task/{task}/children").read_text()
-            except FileNotFoundError:
-                continue
-            for child in text.split():
-                found.append(int(child))
-                pending.append(int(child))
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    """True unless the process is gone or only a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X")

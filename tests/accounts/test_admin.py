@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from quaysquash.accounts import grants
 from quaysquash.accounts.models import RepositoryPermission
-
-from .factories import org, repo, robot, user
+from tests.factories import org, repo, robot, user
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from quaysquash.accounts import grants
 from quaysquash.accounts.models import Repository
 from quaysquash.accounts.principals import allowed_actions
-
-from .factories import org, repo, robot, user
+from tests.factories import org, repo, robot, user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +16,7 @@ def world():
     admin = user("alice")
     outsider = user("mallory")
     member = user("bob")
-    acme = org("acme", admin)
+    acme = org("acme", admins=[admin])
     acme.members.add(member)
     other = org("other")
     w = {

@@ -4,8 +4,7 @@ from django.db import connection
 
 from quaysquash.accounts.models import TOKEN_ALPHABET, RobotAccount
 from quaysquash.accounts.principals import authenticate_credentials
-
-from .factories import org, robot
+from tests.factories import org, robot
 
 pytestmark = pytest.mark.django_db
 

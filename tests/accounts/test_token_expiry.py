@@ -1,7 +1,6 @@
 """Robot token expiry: the organization policy, and one check that every way in goes through
 (Basic on /v2/, the token endpoint /v2/auth, bearer tokens already issued, /c1/squash/)."""
 
-import base64
 from datetime import timedelta
 
 import pytest
@@ -9,8 +8,8 @@ from django.utils import timezone
 
 from quaysquash.accounts.models import RobotAccount
 from quaysquash.accounts.principals import RobotTokenExpired, authenticate_credentials
-
-from .factories import org, robot
+from tests.factories import org, robot
+from tests.support.basic_auth import robot_meta
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +18,6 @@ def expire(bot: RobotAccount) -> None:
     RobotAccount.objects.filter(pk=bot.pk).update(
         token_expires=timezone.now() - timedelta(seconds=1)
     )
-
-
-def basic(bot: RobotAccount) -> dict:
-    raw = base64.b64encode(f"{bot.full_name}:{bot.token}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
 
 
 def test_it_issues_tokens_without_expiry_by_default():
@@ -55,9 +49,9 @@ def test_it_says_expired_only_to_who_holds_the_token():
 
 
 def test_it_refuses_an_expired_token_on_v2_basic(client, w):
-    assert client.get("/v2/", **basic(w.deployer)).status_code == 200
+    assert client.get("/v2/", **robot_meta(w.deployer)).status_code == 200
     expire(w.deployer)
-    resp = client.get("/v2/", **basic(w.deployer))
+    resp = client.get("/v2/", **robot_meta(w.deployer))
     assert resp.status_code == 401
     (error,) = resp.json()["errors"]
     assert error["code"] == "UNAUTHORIZED" and "robot token expired" in error["message"]
@@ -65,9 +59,9 @@ def test_it_refuses_an_expired_token_on_v2_basic(client, w):
 
 def test_it_refuses_an_expired_token_at_the_token_endpoint(client, w):
     scope = {"service": "t", "scope": "repository:acme/web:pull"}
-    assert client.get("/v2/auth", scope, **basic(w.deployer)).status_code == 200
+    assert client.get("/v2/auth", scope, **robot_meta(w.deployer)).status_code == 200
     expire(w.deployer)
-    resp = client.get("/v2/auth", scope, **basic(w.deployer))
+    resp = client.get("/v2/auth", scope, **robot_meta(w.deployer))
     assert resp.status_code == 401
     assert "robot token expired" in resp.json()["errors"][0]["message"]
     form = client.post(
@@ -84,7 +78,7 @@ def test_it_refuses_an_expired_token_at_the_token_endpoint(client, w):
 
 def test_it_refuses_a_bearer_token_issued_before_the_expiry(client, w):
     scope = {"service": "t", "scope": "repository:acme/web:pull"}
-    bearer = client.get("/v2/auth", scope, **basic(w.deployer)).json()["token"]
+    bearer = client.get("/v2/auth", scope, **robot_meta(w.deployer)).json()["token"]
     headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"}
     assert client.get("/v2/acme/web/tags/list", **headers).status_code == 200
     expire(w.deployer)
@@ -95,7 +89,7 @@ def test_it_refuses_a_bearer_token_issued_before_the_expiry(client, w):
 
 def test_it_refuses_an_expired_token_on_the_squash_url(client, w):
     expire(w.deployer)
-    resp = client.get("/c1/squash/acme/web/v1", **basic(w.deployer))
+    resp = client.get("/c1/squash/acme/web/v1", **robot_meta(w.deployer))
     assert resp.status_code == 401
     (error,) = resp.json()["errors"]
     assert error["code"] == "UNAUTHORIZED" and "robot token expired" in error["message"]

@@ -1,8 +1,7 @@
 import pytest
 
 from quaysquash.accounts.models import Namespace
-
-from .factories import user
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +25,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import skopeo
 from tests.support.cluster import STORAGES, Cluster, Node
 from tests.support.postgres import PostgresServer
+from tests.support.running import running
 from tests.support.tools import require, require_debian_app
 
 PASSWORD = "correct horse battery staple"
@@ -91,14 +91,10 @@ class ClusterSite:
         return json.loads(out.strip().splitlines()[-1])
 
     def squash_rows(self, repo: str) -> list[dict]:
-        ns, name = repo.split("/", 1)
-        return self._query(
-            "from quaysquash.squash.models import SquashedImage as S\n"
-            f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})"
-            ".order_by('id')\n"
-            "print(json.dumps(list(rows.values('id', 'state', 'attempt', 'sha256', 'size', "
-            "'worker', 'error', 'format', 'compression'))))"
-        )
+        return self.cluster.squash_rows(
+            repo, "id", "state", "attempt", "sha256", "size", "worker", "error", "format",
+            "compression",
+        )  # fmt: skip
 
     def pull_logs(self, repo: str) -> list[dict]:
         return self._query(
@@ -138,15 +134,6 @@ def sha256_of(path: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def skopeo_copy(source: str, dest: str, creds: str, *extra: str) -> None:
-    result = subprocess.run(
-        [require("skopeo"), "copy", "--dest-tls-verify=false", "--dest-creds", creds, *extra,
-         source, dest],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, f"skopeo copy {source} {dest} failed: {result.stderr}"
-
-
 @pytest.fixture(scope="session")
 def cluster_postgres() -> Iterator[PostgresServer]:
     require("initdb")
@@ -162,34 +149,34 @@ def cluster_site(request, cluster_postgres) -> Iterator[ClusterSite]:
     debian_app = require_debian_app()
     storage = request.param
     s3 = request.getfixturevalue("s3_server") if storage == "s3" else None
-    workdir = Path(tempfile.mkdtemp(prefix=f"qscluster-{storage}-"))
-    cluster = Cluster(
-        workdir / "cluster",
-        storage=storage,
-        postgres=cluster_postgres,
-        s3=s3,
-        extra_env=getattr(request.module, "CLUSTER_ENV", {}),
-        one_disk=os.environ.get("QS_TEST_CLUSTER_ONE_DISK") == "1",
-    ).start()
-    try:
+
+    def make(workdir: Path) -> Cluster:
+        return Cluster(
+            workdir / "cluster",
+            storage=storage,
+            postgres=cluster_postgres,
+            s3=s3,
+            extra_env=getattr(request.module, "CLUSTER_ENV", {}),
+            one_disk=os.environ.get("QS_TEST_CLUSTER_ONE_DISK") == "1",
+        )
+
+    with running(make, f"qscluster-{storage}-") as cluster:
         cluster.create_user("alice", PASSWORD)
         cluster.create_org("acme", "alice")
         push = getattr(request.module, "PUSH_DEBIAN_APP", True)
         if push:
             # Straight to web A: the split push across hosts is a test of its own.
-            skopeo_copy(
+            skopeo.push(
                 f"oci:{debian_app}:latest",
                 f"docker://{cluster.webs[0].host}/acme/web:v1",
                 f"alice:{PASSWORD}",
+                timeout=600,
             )
-        site = ClusterSite(cluster, workdir)
+        site = ClusterSite(cluster, cluster.workdir.parent)
         site.robot, site.token = cluster.create_robot(
             "acme", "puller", {"web": "read"} if push else {}
         )
         yield site
-    finally:
-        cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from tests.support import skopeo
 from tests.support.balancer import RoundRobinBalancer
-from tests.support.tools import require, require_debian_app
+from tests.support.tools import require_debian_app
 
-from .conftest import PASSWORD, skopeo_copy
+from .conftest import PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -76,10 +76,11 @@ def test_it_takes_a_skopeo_push_whose_requests_alternate_between_the_hosts(
     debian_app = require_debian_app()
     balancer = RoundRobinBalancer([web.host for web in site.cluster.webs]).start()
     try:
-        skopeo_copy(
+        skopeo.push(
             f"oci:{debian_app}:latest",
             f"docker://{balancer.host}/acme/roundrobin:v1",
             f"alice:{PASSWORD}",
+            timeout=600,
         )
     finally:
         balancer.stop()
@@ -90,12 +91,12 @@ def test_it_takes_a_skopeo_push_whose_requests_alternate_between_the_hosts(
     assert {host for _, _, host in uploads} == {web.host for web in site.cluster.webs}
     # Pulled back from host B, the image is the one pushed, byte for byte.
     out = tmp_path / "pulled"
-    pull = subprocess.run(
-        [require("skopeo"), "copy", "--src-tls-verify=false", "--src-creds", f"alice:{PASSWORD}",
-         f"docker://{site.web_b.host}/acme/roundrobin:v1", f"oci:{out}:v1"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert pull.returncode == 0, pull.stderr
+    skopeo.pull(
+        f"docker://{site.web_b.host}/acme/roundrobin:v1",
+        f"oci:{out}:v1",
+        f"alice:{PASSWORD}",
+        timeout=600,
+    )
     pushed = {p.name for p in (debian_app / "blobs" / "sha256").iterdir()}
     index = json.loads((out / "index.json").read_text())
     manifest_hex = index["manifests"][0]["digest"].split(":")[1]

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from quaysquash.accounts.models import Namespace
-from tests.accounts.factories import user
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 

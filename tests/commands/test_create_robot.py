@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 
 from quaysquash.accounts.models import RepositoryPermission, RobotAccount
 from quaysquash.accounts.principals import authenticate_credentials
-from tests.accounts.factories import org, repo
+from tests.factories import org, repo
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from quaysquash.accounts.models import RepositoryPermission
-from tests.accounts.factories import org, repo, robot, user
+from tests.factories import org, repo, robot, user
 
 pytestmark = pytest.mark.django_db
 

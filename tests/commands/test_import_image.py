@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from quaysquash.registry.models import Blob, Manifest, Tag
 from quaysquash.registry.storage import get_storage
-from tests.accounts.factories import org
+from tests.factories import org
 from tests.support.tools import require_debian_app
 
 pytestmark = pytest.mark.django_db

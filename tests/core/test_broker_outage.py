@@ -9,10 +9,6 @@ restart surely lands in the middle of a build. Every test leaves Redis running.
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,31 +16,22 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.factories import PASSWORD
 from tests.squash.images import make_layout
-from tests.support.services import Stack, wait_for
-from tests.support.tools import require, require_debian_app
+from tests.support import skopeo
+from tests.support.stack import Stack
+from tests.support.waiting import wait_for
+from tests.support.web_session import signed_in
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 AUTH = ("alice", PASSWORD)
+AUTH_CREDS = f"alice:{PASSWORD}"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="qsoutage-"))
-    running = Stack(
-        workdir / "stack",
-        extra_env={"QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND": str(20 * 1024 * 1024)},
-    ).start()
-    try:
-        running.create_user("alice", PASSWORD)
-        running.create_org("acme", "alice")
-        running.import_image(f"{require_debian_app()}:latest", "acme/web:v1")
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+def stack(throttled_stack: Stack) -> Stack:
+    return throttled_stack
 
 
 @pytest.fixture
@@ -62,14 +49,7 @@ def squash_url(stack: Stack, repo: str, tag: str, **query: str) -> str:
 
 
 def rows(stack: Stack, repo: str) -> list[dict]:
-    ns, name = repo.split("/", 1)
-    out = stack.python(
-        "import json\n"
-        "from quaysquash.squash.models import SquashedImage as S\n"
-        f"q = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})\n"
-        "print(json.dumps(list(q.values('state', 'task_id', 'error', 'sha256'))))"
-    )
-    return json.loads(out.strip().splitlines()[-1])
+    return stack.squash_rows(repo, "state", "task_id", "error", "sha256")
 
 
 def pull_whole(stack: Stack, repo: str, tag: str, **query: str) -> tuple[int, str]:
@@ -155,45 +135,15 @@ def test_it_accepts_pushes_and_serves_pages_while_redis_is_down(
     stack: Stack, redis_back: None, tmp_path: Path
 ) -> None:
     layout = make_layout(tmp_path / "push", [{"pushed.txt": b"pushed while redis was down\n"}])
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        "Repository.objects.create(namespace=Namespace.objects.get(name='acme'), name='pushed',"
-        " auto_prime=True)"
-    )
+    stack.create_repository("acme/pushed", auto_prime=True)
     stack.redis.stop()
     started = time.monotonic()
-    push = subprocess.run(
-        [
-            require("skopeo"),
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            f"alice:{PASSWORD}",
-            f"oci:{layout}:latest",
-            f"docker://{stack.host}/acme/pushed:v1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert push.returncode == 0, push.stderr
+    skopeo.push(f"oci:{layout}:latest", f"docker://{stack.host}/acme/pushed:v1", AUTH_CREDS)
     assert time.monotonic() - started < 30
     tags = requests.get(f"{stack.url}/v2/acme/pushed/tags/list", auth=AUTH, timeout=10)
     assert tags.status_code == 200 and tags.json()["tags"] == ["v1"]
     # The pages: sign in (a session write) and open the repository.
-    session = requests.Session()
-    assert session.get(f"{stack.url}/signin/", timeout=10).status_code == 200
-    signed_in = session.post(
-        f"{stack.url}/signin/",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{stack.url}/signin/"},
-        timeout=10,
-    )
-    assert signed_in.status_code == 200 and "sessionid" in session.cookies, signed_in.text[:300]
+    session = signed_in(stack.url, "alice", PASSWORD)
     page = session.get(f"{stack.url}/repository/acme/pushed", timeout=10)
     assert page.status_code == 200 and "v1" in page.text
     # Auto-prime could not queue its build: the row says so instead of waiting for nothing.

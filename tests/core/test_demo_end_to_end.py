@@ -7,7 +7,7 @@ import re
 import pytest
 
 from quaysquash.core import demo_image
-from tests.support.services import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ def test_it_lets_the_demo_robot_pull_and_run_the_image(stack: Stack, dockerd, tm
     token = re.search(r"^robot token:\s+(\S+)$", out, re.M).group(1)
     assert f"docker pull {stack.host}/acme/web:v1" in out
 
-    dockerd.docker("login", stack.host, "-u", robot, "--password-stdin", input=token.encode())
+    dockerd.login(stack.host, robot, token)
     dockerd.docker("pull", f"{stack.host}/acme/web:v1")
     run = dockerd.run(f"{stack.host}/acme/web:v1", "busybox", "echo", "hi")
     assert run.stdout.decode().strip() == "hi"

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,30 +21,19 @@ import pytest
 import requests
 
 from quaysquash.core import processes
-from tests.support.services import Stack
-from tests.support.tools import REPO_ROOT, free_port, require_debian_app
+from tests.factories import PASSWORD
+from tests.support.procfs import descendants, pid_alive
+from tests.support.stack import Stack
+from tests.support.tools import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 AUTH = ("alice", PASSWORD)
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="qsrunserver-"))
-    running = Stack(
-        workdir / "stack",
-        extra_env={"QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND": str(20 * 1024 * 1024)},
-    ).start()
-    try:
-        running.create_user("alice", PASSWORD)
-        running.create_org("acme", "alice")
-        running.import_image(f"{require_debian_app()}:latest", "acme/web:v1")
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+def stack(throttled_stack: Stack) -> Stack:
+    return throttled_stack
 
 
 @pytest.fixture
@@ -124,11 +111,11 @@ def test_it_streams_a_cold_squash_and_sends_a_cached_one(stack: Stack, runserver
 
 def test_it_stops_uvicorn_with_it(runserver) -> None:
     _url, process, log_path = runserver
-    children = processes.descendants(process.pid)
+    children = descendants(process.pid)
     assert children, log_path.read_text(errors="replace")[-3000:]
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=20)
     deadline = time.monotonic() + 10
-    while any(processes.pid_alive(pid) for pid in children) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in children if processes.pid_alive(pid)]
+    assert not [pid for pid in children if pid_alive(pid)]

@@ -16,9 +16,11 @@ import pytest
 import redis
 import requests
 
-from quaysquash.core.processes import descendants, is_listening, pid_alive
-from tests.support.services import RedisServer, wait_for
+from quaysquash.core.processes import is_listening
+from tests.support.procfs import descendants, pid_alive
+from tests.support.redis_server import RedisServer
 from tests.support.tools import REPO_ROOT, free_port, require
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -118,7 +118,7 @@ class QuayUpstream(RobotOnStack):
 @pytest.fixture(scope="session")
 def quay_upstream(skopeo_home) -> Iterator[QuayUpstream]:
     """``up/app:v1`` (private, a robot may read it) and ``up/pub:v1`` (public) on a stack."""
-    from tests.support.services import Stack
+    from tests.support.stack import Stack
 
     workdir = Path(tempfile.mkdtemp(prefix="qsproxy-quay-"))
     stack = Stack(workdir, beat=False, concurrency=1).start()
@@ -197,7 +197,7 @@ def proxy_site(anon_upstream, skopeo_home) -> Iterator[ProxySite]:
     """A running quaysquash whose organization ``hub`` proxies the anonymous docker-registry."""
     import os
 
-    from tests.support.services import Stack
+    from tests.support.stack import Stack
 
     workdir = Path(tempfile.mkdtemp(prefix="qsproxy-stack-"))
     stack = Stack(

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.squash.podman import private_podman
-from tests.support.services import wait_for
 from tests.support.tools import require_debian_app
+from tests.support.waiting import wait_for
 
 from .conftest import DEBIAN_APP_DIGEST, UP_ORG, UPSTREAM_PASSWORD, UPSTREAM_USER
 
@@ -41,29 +40,20 @@ def test_it_pulls_through_with_skopeo_cold_then_from_cache(proxy_site, tmp_path)
 
 
 def test_it_pulls_through_with_docker_and_runs_the_image(proxy_site, dockerd):
-    login = dockerd.docker(
-        "login", proxy_site.host, "-u", proxy_site.robot, "--password-stdin",
-        input=proxy_site.token.encode(),
-    )  # fmt: skip
-    assert b"Login Succeeded" in login.stdout
     ref = f"{proxy_site.host}/hub/{IMAGE}"
-    try:
-        dockerd.docker("pull", ref)
+    with dockerd.logged_in(proxy_site.host, proxy_site.robot, proxy_site.token):
+        dockerd.pull(ref)
         run = dockerd.run(ref, "cat", "/etc/debian_version")
         assert run.stdout.strip()
         dockerd.docker("rmi", ref)
-        dockerd.docker("pull", ref)  # cached now
-    finally:
-        dockerd.docker("logout", proxy_site.host)
+        dockerd.pull(ref)  # cached now
 
 
-def test_it_pulls_through_with_podman(proxy_site, tmp_path):
+def test_it_pulls_through_with_podman(proxy_site, podman):
+    podman.login(proxy_site.host, proxy_site.robot, proxy_site.token)
     ref = f"{proxy_site.host}/hub/{IMAGE}"
-    with private_podman(tmp_path, timeout=300) as run:
-        run("login", "--tls-verify=false", "-u", proxy_site.robot, "-p", proxy_site.token,
-            proxy_site.host)  # fmt: skip
-        run("pull", "-q", "--tls-verify=false", ref)
-        assert DEBIAN_APP_DIGEST in run("image", "inspect", "--format", "{{.Digest}}", ref)
+    podman.pull(ref)
+    assert DEBIAN_APP_DIGEST in podman("image", "inspect", "--format", "{{.Digest}}", ref)
 
 
 def test_it_pulls_through_from_an_htpasswd_upstream(proxy_site, basic_upstream, tmp_path):

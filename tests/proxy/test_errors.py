@@ -93,7 +93,7 @@ def test_it_refuses_a_blob_whose_bytes_do_not_match_and_drops_the_image(proxy_si
     )
     assert stored == "False"
     # The fetch task meets the same bytes and drops the image: the tag is not served stale.
-    from tests.support.services import wait_for
+    from tests.support.waiting import wait_for
 
     def dropped() -> bool:
         return (

@@ -14,7 +14,7 @@ import pytest
 
 from tests.registry.ocilayout import multi_platform_layout
 from tests.support.reference_registry import ReferenceRegistry
-from tests.support.services import wait_for
+from tests.support.waiting import wait_for
 
 from .conftest import STALENESS_SECONDS, reference_registry
 

@@ -44,7 +44,7 @@ def test_it_squashes_one_platform_of_an_index_fetching_only_what_it_needs(
     assert response.status_code == 200, response.text
     assert response.content[:512]  # an archive, not an error body
     # The other platform follows through the fetch task, so the whole index ends up cached.
-    from tests.support.services import wait_for
+    from tests.support.waiting import wait_for
 
     wait_for(lambda: proxy_site.cached_complete("hub/library/multi"), timeout=60)
     missing = requests.get(

@@ -6,7 +6,6 @@ blob storage goes to a per-test temporary directory.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import io
@@ -17,18 +16,15 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from quaysquash.accounts.models import Namespace, Repository, RepositoryPermission, RobotAccount
+from quaysquash.accounts.models import Namespace, Repository
 from quaysquash.registry import mediatypes
-
-PASSWORD = "correct horse battery"
+from tests import factories as f
+from tests.factories import PASSWORD
+from tests.support.basic_auth import basic, robot_credentials
 
 
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def basic(username: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
 @dataclass
@@ -69,21 +65,17 @@ def blob_storage(settings, tmp_path):
 
 
 @pytest.fixture
-def world(db, django_user_model) -> World:
-    alice = django_user_model.objects.create_user("alice", password=PASSWORD)
-    django_user_model.objects.create_user("bob", password=PASSWORD)
-    acme = Namespace.objects.create(name="acme", kind=Namespace.Kind.ORGANIZATION)
-    acme.admins.add(alice)
-    other = Namespace.objects.create(name="other", kind=Namespace.Kind.ORGANIZATION)
-    private = Repository.objects.create(namespace=acme, name="private")
-    public = Repository.objects.create(namespace=acme, name="public", is_public=True)
-    reader = RobotAccount.objects.create(namespace=acme, short_name="reader")
-    writer = RobotAccount.objects.create(namespace=acme, short_name="writer")
-    foreign = RobotAccount.objects.create(namespace=other, short_name="bot")
-    Repository.objects.create(namespace=other, name="thing")
-    for repo in (private, public):
-        RepositoryPermission.objects.create(repository=repo, robot=reader, role="read")
-        RepositoryPermission.objects.create(repository=repo, robot=writer, role="write")
+def world(db) -> World:
+    alice = f.user("alice")
+    f.user("bob")
+    acme = f.org("acme", admins=[alice])
+    other = f.org("other")
+    private = f.repo(acme, "private")
+    public = f.repo(acme, "public", public=True)
+    reader = f.robot(acme, "reader", {private: "read", public: "read"})
+    writer = f.robot(acme, "writer", {private: "write", public: "write"})
+    foreign = f.robot(other, "bot")
+    f.repo(other, "thing")
     return World(
         acme=acme,
         private=private,
@@ -91,9 +83,9 @@ def world(db, django_user_model) -> World:
         anonymous=Who("anonymous", None),
         admin=Who("admin", basic("alice", PASSWORD)),
         outsider=Who("outsider", basic("bob", PASSWORD)),
-        reader=Who("reader", basic(reader.full_name, reader.token)),
-        writer=Who("writer", basic(writer.full_name, writer.token)),
-        foreign=Who("foreign", basic(foreign.full_name, foreign.token)),
+        reader=Who("reader", basic(*robot_credentials(reader))),
+        writer=Who("writer", basic(*robot_credentials(writer))),
+        foreign=Who("foreign", basic(*robot_credentials(foreign))),
     )
 
 

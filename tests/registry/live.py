@@ -85,10 +85,7 @@ def make_live_org(stack, org: str) -> LiveOrg:
     admin = f"{org}-admin"
     stack.create_user(admin, PASSWORD)
     stack.create_org(org, admin)
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        f"Repository.objects.create(namespace=Namespace.objects.get(name={org!r}), name='app')\n"
-    )
+    stack.create_repository(f"{org}/app")
     robot, token = stack.create_robot(org, "ci", {"app": "write"})
     return LiveOrg(stack, org, admin, robot, token)
 

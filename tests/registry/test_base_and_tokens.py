@@ -6,8 +6,9 @@ import json
 import time
 
 from quaysquash.registry import tokens
+from tests.support.basic_auth import basic
 
-from .conftest import basic, error_codes
+from .conftest import error_codes
 
 
 def get_token(client, scope: str | list[str], auth: str | None = None) -> dict:

@@ -180,7 +180,7 @@ def test_it_answers_unsupported_methods_with_405(registry):
     assert error_codes(response) == ["UNSUPPORTED"]
 
 
-# --- S3 storage (a real S3-compatible server on loopback, tests/support/services.py) ----------
+# --- S3 storage (a real S3-compatible server on loopback, tests/support/s3_server.py) ----------
 
 
 def test_it_redirects_blob_gets_to_a_presigned_url_on_s3(registry, s3_bucket, s3_server, tmp_path):

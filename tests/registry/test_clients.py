@@ -6,15 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support import skopeo
 from tests.support.tools import REPO_ROOT, free_port, require, require_debian_app
 
 from .ocilayout import multi_platform_layout
@@ -36,17 +35,21 @@ class Live:
     def robot_creds(self) -> str:
         return f"{self.robot}:{self.token}"
 
+    @property
+    def skopeo_env(self) -> dict[str, str]:
+        # skopeo keeps a blob-location cache under $HOME; keep it inside the test.
+        return {"HOME": str(self.workdir / "home"), "PATH": "/usr/bin:/bin:/usr/sbin"}
+
     def skopeo(self, *args: str, timeout: float = 300) -> str:
-        result = subprocess.run(
-            [require("skopeo"), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            # skopeo keeps a blob-location cache under $HOME; keep it inside the test.
-            env={"HOME": str(self.workdir / "home"), "PATH": "/usr/bin:/bin:/usr/sbin"},
-        )
-        assert result.returncode == 0, f"skopeo {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
+        return skopeo.skopeo(*args, env=self.skopeo_env, timeout=timeout)
+
+    def push(self, source: str, dest: str, *extra: str) -> None:
+        """skopeo copy of ``source`` to ``dest`` as the robot."""
+        skopeo.push(source, dest, self.robot_creds, *extra, env=self.skopeo_env)
+
+    def pull(self, source: str, dest: str, *extra: str) -> None:
+        """skopeo copy of ``source`` to ``dest`` as the robot."""
+        skopeo.pull(source, dest, self.robot_creds, *extra, env=self.skopeo_env)
 
     def remote_digest(self, ref: str, creds: str | None = None) -> str:
         raw = self.raw_manifest(ref, creds)
@@ -61,12 +64,8 @@ class Live:
 def live(stack, tmp_path_factory) -> Live:
     stack.create_user("regadmin", PASSWORD)
     stack.create_org(ORG, "regadmin")
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        f"ns = Namespace.objects.get(name={ORG!r})\n"
-        "Repository.objects.create(namespace=ns, name='web')\n"
-        "Repository.objects.create(namespace=ns, name='pub', is_public=True)\n"
-    )
+    stack.create_repository(f"{ORG}/web")
+    stack.create_repository(f"{ORG}/pub", is_public=True)
     robot, token = stack.create_robot(ORG, "ci", {"web": "write", "pub": "write"})
     workdir = tmp_path_factory.mktemp("registry-clients")
     (workdir / "home").mkdir()
@@ -77,20 +76,14 @@ def live(stack, tmp_path_factory) -> Live:
 def pushed(live) -> str:
     """debian-app pushed by the robot as ``regtest/web:v1`` (OCI, as in the layout)."""
     source = require_debian_app()
-    live.skopeo(
-        "copy", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
-        f"oci:{source}:latest", f"docker://{live.host}/{ORG}/web:v1",
-    )  # fmt: skip
+    live.push(f"oci:{source}:latest", f"docker://{live.host}/{ORG}/web:v1")
     return f"{live.host}/{ORG}/web:v1"
 
 
 def test_it_round_trips_debian_app_with_skopeo_in_oci(live, pushed, tmp_path):
     assert live.remote_digest(pushed, live.robot_creds) == SOURCE_MANIFEST
     out = tmp_path / "out"
-    live.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", live.robot_creds,
-        f"docker://{pushed}", f"oci:{out}:v1",
-    )  # fmt: skip
+    live.pull(f"docker://{pushed}", f"oci:{out}:v1")
     index = json.loads((out / "index.json").read_text())
     assert index["manifests"][0]["digest"] == SOURCE_MANIFEST
     source = require_debian_app()
@@ -101,17 +94,11 @@ def test_it_round_trips_debian_app_with_skopeo_in_oci(live, pushed, tmp_path):
 def test_it_round_trips_debian_app_with_skopeo_as_docker_v2s2(live, tmp_path):
     source = require_debian_app()
     ref = f"{live.host}/{ORG}/web:v2s2"
-    live.skopeo(
-        "copy", "--format", "v2s2", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
-        f"oci:{source}:latest", f"docker://{ref}",
-    )  # fmt: skip
+    live.push(f"oci:{source}:latest", f"docker://{ref}", "--format", "v2s2")
     raw = live.raw_manifest(ref, live.robot_creds)
     assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     out = tmp_path / "dir"
-    live.skopeo(
-        "copy", "--src-tls-verify=false", "--src-creds", live.robot_creds,
-        f"docker://{ref}", f"dir:{out}",
-    )  # fmt: skip
+    live.pull(f"docker://{ref}", f"dir:{out}")
     pulled = (out / "manifest.json").read_bytes()
     assert pulled == raw.encode()
     digest = "sha256:" + hashlib.sha256(pulled).hexdigest()
@@ -124,16 +111,10 @@ def test_it_round_trips_debian_app_with_skopeo_as_docker_v2s2(live, tmp_path):
 def test_it_copies_a_multi_platform_index_with_skopeo_all(live, tmp_path):
     index = multi_platform_layout(tmp_path / "multi")
     ref = f"{live.host}/{ORG}/web:multi"
-    live.skopeo(
-        "copy", "--all", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
-        f"oci:{tmp_path / 'multi'}:latest", f"docker://{ref}",
-    )  # fmt: skip
+    live.push(f"oci:{tmp_path / 'multi'}:latest", f"docker://{ref}", "--all")
     assert live.raw_manifest(ref, live.robot_creds).encode() == index
     out = tmp_path / "back"
-    live.skopeo(
-        "copy", "--all", "--src-tls-verify=false", "--src-creds", live.robot_creds,
-        f"docker://{ref}", f"oci:{out}:multi",
-    )  # fmt: skip
+    live.pull(f"docker://{ref}", f"oci:{out}:multi", "--all")
     pulled = json.loads((out / "index.json").read_text())["manifests"][0]["digest"]
     assert pulled == "sha256:" + hashlib.sha256(index).hexdigest()
     arm = live.skopeo(
@@ -146,10 +127,7 @@ def test_it_copies_a_multi_platform_index_with_skopeo_all(live, tmp_path):
 def test_it_lets_anyone_pull_a_public_repository_without_credentials(live, tmp_path):
     source = require_debian_app()
     ref = f"{live.host}/{ORG}/pub:v1"
-    live.skopeo(
-        "copy", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
-        f"oci:{source}:latest", f"docker://{ref}",
-    )  # fmt: skip
+    live.push(f"oci:{source}:latest", f"docker://{ref}")
     assert live.remote_digest(ref) == SOURCE_MANIFEST
     # ... but not a private one, which looks the same as one that does not exist.
     for name in ("web:v1", "nothing:v1"):
@@ -193,28 +171,21 @@ def test_it_mounts_blobs_across_repositories(live, pushed):
 
 
 def test_it_works_with_docker_login_push_pull_and_run(live, pushed, dockerd):
-    login = dockerd.docker(
-        "login", live.host, "-u", live.robot, "--password-stdin", input=live.token.encode()
-    )
-    assert b"Login Succeeded" in login.stdout
-    dockerd.docker("pull", pushed)
     ref = f"{live.host}/{ORG}/web:docker"
-    dockerd.docker("tag", pushed, ref)
-    dockerd.docker("push", ref)
-    dockerd.docker("rmi", ref, pushed)
-    assert dockerd.docker("images", "-q", ref).stdout.strip() == b""
-    dockerd.docker("pull", ref)
-    run = dockerd.run(ref, "cat", "/etc/debian_version")
-    assert run.stdout.strip()
-    wrong = dockerd.docker("login", live.host, "-u", live.robot, "--password-stdin",
-                           input=b"WRONG", check=False)  # fmt: skip
-    assert wrong.returncode != 0
+    with dockerd.logged_in(live.host, live.robot, live.token):
+        dockerd.pull(pushed)
+        dockerd.docker("tag", pushed, ref)
+        dockerd.docker("push", ref)
+        dockerd.docker("rmi", ref, pushed)
+        assert dockerd.docker("images", "-q", ref).stdout.strip() == b""
+        dockerd.pull(ref)
+        run = dockerd.run(ref, "cat", "/etc/debian_version")
+        assert run.stdout.strip()
+        wrong = dockerd.login(live.host, live.robot, "WRONG", check=False)
+        assert wrong.returncode != 0
     # Users log in with their password; anonymous pulls of public repositories need no login.
-    user = dockerd.docker(
-        "login", live.host, "-u", "regadmin", "--password-stdin", input=PASSWORD.encode()
-    )
-    assert b"Login Succeeded" in user.stdout
-    dockerd.docker("logout", live.host)
+    with dockerd.logged_in(live.host, "regadmin", PASSWORD):
+        pass
     live.skopeo(
         "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
         "--src-creds", live.robot_creds, "--dest-creds", live.robot_creds,
@@ -225,39 +196,14 @@ def test_it_works_with_docker_login_push_pull_and_run(live, pushed, dockerd):
     assert denied.returncode != 0
 
 
-@pytest.fixture
-def short_tmp():
-    # podman refuses a runroot longer than 50 characters; pytest's tmp_path is longer.
-    path = Path(tempfile.mkdtemp(prefix="qspm-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_it_works_with_podman_push_and_pull(live, pushed, tmp_path, short_tmp):
-    podman = [
-        require("podman"), "--storage-driver", "vfs",
-        "--root", str(short_tmp / "root"), "--runroot", str(short_tmp / "run"),
-    ]  # fmt: skip
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
-    }
-
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [*podman, *args], capture_output=True, text=True, env=env, timeout=300
-        )
-        assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
-
-    run("login", "--tls-verify=false", "-u", live.robot, "-p", live.token, live.host)
-    image_id = run("pull", "-q", "--tls-verify=false", pushed).strip()
+def test_it_works_with_podman_push_and_pull(live, pushed, podman):
+    podman.login(live.host, live.robot, live.token)
+    image_id = podman.pull(pushed)
     ref = f"{live.host}/{ORG}/web:podman"
-    run("tag", pushed, ref)
-    run("push", "--tls-verify=false", ref)
-    run("rmi", "-f", ref, pushed)
-    assert run("pull", "-q", "--tls-verify=false", ref).strip() == image_id
+    podman("tag", pushed, ref)
+    podman("push", "--tls-verify=false", ref)
+    podman("rmi", "-f", ref, pushed)
+    assert podman.pull(ref) == image_id
 
 
 def test_it_pushes_and_pulls_an_artifact_with_oras(live, tmp_path, monkeypatch):
@@ -310,17 +256,11 @@ def test_it_round_trips_through_the_streaming_upload_handler(live, streaming_hos
     # Fresh random content: nothing to mount or skip, every blob is really uploaded.
     index = multi_platform_layout(tmp_path / "big", payload=os.urandom(8 * 1024 * 1024))
     ref = f"{host}/{ORG}/web:streamed"
-    live.skopeo(
-        "copy", "--all", "--dest-tls-verify=false", "--dest-creds", live.robot_creds,
-        f"oci:{tmp_path / 'big'}:latest", f"docker://{ref}",
-    )  # fmt: skip
+    live.push(f"oci:{tmp_path / 'big'}:latest", f"docker://{ref}", "--all")
     assert live.raw_manifest(ref, live.robot_creds).encode() == index
     assert " 202 " in next(line for line in log.read_text().splitlines() if "PATCH" in line)
     out = tmp_path / "out"
-    live.skopeo(
-        "copy", "--all", "--src-tls-verify=false", "--src-creds", live.robot_creds,
-        f"docker://{ref}", f"oci:{out}:v1",
-    )  # fmt: skip
+    live.pull(f"docker://{ref}", f"oci:{out}:v1", "--all")
     for blob in (tmp_path / "big" / "blobs" / "sha256").iterdir():
         assert (out / "blobs" / "sha256" / blob.name).read_bytes() == blob.read_bytes()
     # Staged request bodies live in the storage's staging area ("tmp/" on the local driver).
@@ -332,19 +272,13 @@ def test_it_lets_docker_mount_shared_layers_from_another_repository(live, pushed
     whose layers it pulled from another repository of this registry with
     ``?mount=<digest>&from=<repo>``; its token carries pull on the source, so every mount is a
     201 and no layer is uploaded again."""
-    login = dockerd.docker(
-        "login", live.host, "-u", "regadmin", "--password-stdin", input=PASSWORD.encode()
-    )
-    assert b"Login Succeeded" in login.stdout
-    try:
-        dockerd.docker("pull", pushed)
+    with dockerd.logged_in(live.host, "regadmin", PASSWORD):
+        dockerd.pull(pushed)
         ref = f"{live.host}/{ORG}/docker-mounted:v1"
         dockerd.docker("tag", pushed, ref)
         before = len(live.stack.web_log.read_text())
         dockerd.docker("push", ref)
         dockerd.docker("rmi", ref)
-    finally:
-        dockerd.docker("logout", live.host)
     log = live.stack.web_log.read_text()[before:].splitlines()
     target = f"/v2/{ORG}/docker-mounted/blobs/uploads/"
     mounts = [line for line in log if f"POST {target}?" in line and "mount=" in line]

@@ -294,7 +294,10 @@ def test_it_refuses_to_create_repositories_for_robots_and_unknown_namespaces(reg
 
 
 def test_it_lets_users_push_into_their_own_namespace(registry, world):
-    from .conftest import PASSWORD, Who, basic
+    from tests.factories import PASSWORD
+    from tests.support.basic_auth import basic
+
+    from .conftest import Who
 
     bob = registry.as_(Who("bob", basic("bob", PASSWORD)))
     bob.push_image("bob/tools", "v1")

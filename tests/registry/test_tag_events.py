@@ -5,9 +5,6 @@ the API's retag is auto-primed (a squash gets built) like a pushed one."""
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +17,10 @@ from quaysquash.registry import mediatypes
 from quaysquash.registry.manifests import set_tag
 from quaysquash.registry.models import Manifest
 from quaysquash.registry.signals import tag_pushed
+from tests.factories import PASSWORD
 from tests.squash.images import make_layout
-from tests.support.services import Stack
-
-PASSWORD = "correct horse battery staple"
+from tests.support.stack import Stack, acme_stack
+from tests.support.web_session import csrf_headers, signed_in
 
 
 @pytest.fixture
@@ -78,33 +75,12 @@ def test_it_sends_nothing_for_a_tag_change_that_rolled_back(
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="qstagevents-"))
-    running = Stack(workdir / "stack").start()
-    try:
-        running.create_user("alice", PASSWORD)
-        running.create_org("acme", "alice")
+    with acme_stack("qstagevents-") as running:
         yield running
-    finally:
-        running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def create_repository(stack: Stack, name: str, auto_prime: bool) -> None:
-    stack.python(
-        "from quaysquash.accounts.models import Namespace, Repository\n"
-        f"Repository.objects.create(namespace=Namespace.objects.get(name='acme'), name={name!r},"
-        f" auto_prime={auto_prime})"
-    )
 
 
 def squashes(stack: Stack, name: str) -> list[dict]:
-    out = stack.python(
-        "import json\n"
-        "from quaysquash.squash.models import SquashedImage as S\n"
-        f"q = S.objects.filter(repository__name={name!r})\n"
-        "print(json.dumps(list(q.values('manifest_digest', 'state'))))"
-    )
-    return json.loads(out.strip().splitlines()[-1])
+    return stack.squash_rows(f"acme/{name}", "manifest_digest", "state")
 
 
 def wait_built(stack: Stack, name: str, digest: str, timeout: float = 90) -> None:
@@ -131,7 +107,7 @@ def manifest_digest(stack: Stack, name: str, tag: str) -> str:
 
 @pytest.mark.integration
 def test_it_auto_primes_a_tag_written_by_import_image(stack: Stack, tmp_path: Path) -> None:
-    create_repository(stack, "imported", auto_prime=True)
+    stack.create_repository("acme/imported", auto_prime=True)
     layout = make_layout(tmp_path / "imported", [{"imported.txt": b"imported\n"}])
     stack.import_image(f"{layout}:latest", "acme/imported:v1")
     # Nobody pulled it: only the signal from import_image's set_tag can have built it.
@@ -140,7 +116,7 @@ def test_it_auto_primes_a_tag_written_by_import_image(stack: Stack, tmp_path: Pa
 
 @pytest.mark.integration
 def test_it_auto_primes_a_tag_moved_by_the_api(stack: Stack, tmp_path: Path) -> None:
-    create_repository(stack, "retagged", auto_prime=False)
+    stack.create_repository("acme/retagged", auto_prime=False)
     for tag, content in (("v1", b"one\n"), ("v2", b"two\n")):
         layout = make_layout(tmp_path / tag, [{"version.txt": content}])
         stack.import_image(f"{layout}:latest", f"acme/retagged:{tag}")
@@ -151,22 +127,11 @@ def test_it_auto_primes_a_tag_moved_by_the_api(stack: Stack, tmp_path: Path) -> 
     )
     target = manifest_digest(stack, "retagged", "v2")
 
-    session = requests.Session()
-    session.get(f"{stack.url}/signin/", timeout=10)
-    session.post(
-        f"{stack.url}/signin/",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{stack.url}/signin/"},
-        timeout=10,
-    )
+    session = signed_in(stack.url, "alice", PASSWORD)
     moved = session.put(
         f"{stack.url}/api/v1/repository/acme/retagged/tag/latest",
         json={"manifest_digest": target},
-        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": stack.url + "/"},
+        headers=csrf_headers(session, stack.url),
         timeout=10,
     )
     assert moved.status_code == 201, moved.text[:500]

@@ -7,12 +7,9 @@ blobs on disk, none of which other test packages should see.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,8 +19,10 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from tests.support.basic_auth import basic_meta
 from tests.support.markers import database_backed
-from tests.support.services import Stack
+from tests.support.running import running
+from tests.support.stack import Stack
 from tests.support.tools import require, require_debian_app
 
 from .images import make_layout
@@ -91,8 +90,8 @@ class SquashSite:
         self.stack.import_image(f"{source}:latest" if Path(source).is_dir() else source, target)
 
     def squash_rows(self, repo: str) -> list[dict]:
-        return squash_rows_on(
-            self.stack, repo,
+        return self.stack.squash_rows(
+            repo,
             "id", "state", "attempt", "sha256", "size", "error", "format", "compression",
         )  # fmt: skip
 
@@ -117,41 +116,20 @@ class SquashSite:
             time.sleep(0.2)
 
 
-def squash_rows_on(stack: Stack, repo: str, *fields: str) -> list[dict]:
-    """``fields`` of the squashed images of ``repo`` in ``stack``'s database, oldest first."""
-    ns, name = repo.split("/", 1)
-    out = stack.python(
-        "import json\n"
-        "from quaysquash.squash.models import SquashedImage as S\n"
-        f"rows = S.objects.filter(repository__namespace__name={ns!r}, repository__name={name!r})"
-        ".order_by('id')\n"
-        f"print(json.dumps(list(rows.values(*{list(fields)!r}))))"
-    )
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def basic(user: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
-
-
 def _site(extra_env: dict[str, str], prefix: str) -> Iterator[SquashSite]:
-    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     # On the PostgreSQL run, a fresh database on that server, like the shared ``stack``.
-    stack = Stack(
-        workdir / "stack",
-        outer_database_url=os.environ.get("DATABASE_URL"),
-        extra_env=extra_env,
-    ).start()
-    try:
-        site = SquashSite(stack, workdir)
+    outer = os.environ.get("DATABASE_URL")
+
+    def make(workdir: Path) -> Stack:
+        return Stack(workdir / "stack", outer_database_url=outer, extra_env=extra_env)
+
+    with running(make, prefix) as stack:
+        site = SquashSite(stack, stack.workdir.parent)
         stack.create_user("alice", PASSWORD)
         stack.create_user("bob", PASSWORD)
         stack.create_org("acme", "alice")
         stack.create_org("other", "bob")
         yield site
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -254,7 +232,7 @@ def robot_auth(tiny) -> dict[str, str]:
     robot = RobotAccount(namespace=tag.repository.namespace, short_name="deployer")
     robot.save()
     RepositoryPermission.objects.create(repository=tag.repository, robot=robot, role="read")
-    return {"HTTP_AUTHORIZATION": basic(robot.full_name, robot.token)}
+    return basic_meta(robot.full_name, robot.token)
 
 
 def cache_key(tag: Tag, fmt: str = "docker") -> cache.Key:

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from quaysquash.squash import cache
 from quaysquash.squash.models import SquashedImage
-from tests.support.services import wait_for
 from tests.support.tools import DEBIAN_APP, require
+from tests.support.waiting import wait_for
 
 from .conftest import PASSWORD, cache_key
 from .images import layer_digests, make_layout

@@ -3,35 +3,26 @@ GET name the digest, never the server's storage path, and do not call the blob c
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.services import Stack
+from tests.factories import PASSWORD
+from tests.support.stack import Stack, acme_stack
 
 from .images import make_layout
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 AUTH = ("alice", PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="qsmissing-"))
-    running = Stack(workdir / "stack").start()
-    try:
-        running.create_user("alice", PASSWORD)
-        running.create_org("acme", "alice")
+    with acme_stack("qsmissing-") as running:
         yield running
-    finally:
-        running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_it_names_only_the_digest_of_a_layer_missing_from_storage(

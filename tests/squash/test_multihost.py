@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.services import S3Server, Stack, wait_for
+from tests.support.s3_server import S3Server
+from tests.support.stack import Stack
 from tests.support.tools import require, require_debian_app
+from tests.support.waiting import wait_for
 
-from .conftest import FAST_DEAD_WORKER, PASSWORD, squash_rows_on
+from .conftest import FAST_DEAD_WORKER, PASSWORD
 
 
 @dataclass
@@ -39,8 +41,8 @@ class Pair:
         return f"{stack.url}/c1/squash/{repo}/{tag}" + (f"?{qs}" if qs else "")
 
     def rows(self, repo: str) -> list[dict]:
-        return squash_rows_on(
-            self.b, repo, "id", "state", "attempt", "sha256", "size", "worker", "format"
+        return self.b.squash_rows(
+            repo, "id", "state", "attempt", "sha256", "size", "worker", "format"
         )
 
 

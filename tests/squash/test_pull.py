@@ -12,7 +12,6 @@ import requests
 from tests.support.tools import require
 
 from .dockerload import curl_into_docker_load
-from .podman import private_podman
 
 
 def _load_with_docker(site, dockerd, url: str, decompress: str = "") -> str:
@@ -101,12 +100,11 @@ def test_it_answers_a_range_request_with_206(site):
     assert bad.status_code == 416
 
 
-def test_it_serves_oci_format_that_podman_loads(site, tmp_path: Path):
+def test_it_serves_oci_format_that_podman_loads(site, tmp_path: Path, podman):
     archive = tmp_path / "oci.tar"
     site.download(archive, site.squash_url("acme/web", "v1", format="oci"))
-    with private_podman(tmp_path) as podman:
-        podman("load", "-i", str(archive))
-        assert podman("images", "--format", "{{.ID}}").strip()
+    podman("load", "-i", str(archive))
+    assert podman("images", "--format", "{{.ID}}").strip()
 
 
 def test_it_serves_rootfs_as_a_plain_tar(site, tmp_path: Path):

@@ -15,7 +15,7 @@ from quaysquash.registry import mediatypes as mt
 from quaysquash.squash import build, cache, pullable
 from quaysquash.squash.models import SquashedImage
 from quaysquash.storage import get_storage
-from tests.accounts.factories import robot
+from tests.factories import robot
 
 SOURCE = "sha256:" + "ab" * 32
 DIFF_ID = "sha256:" + "cd" * 32

@@ -19,8 +19,9 @@ from urllib.parse import unquote
 import pytest
 
 from tests.support.markers import database_backed
-from tests.support.services import S3Server, wait_for
+from tests.support.s3_server import S3Server
 from tests.support.tools import require, require_debian_app
+from tests.support.waiting import wait_for
 
 from .conftest import FAST_DEAD_WORKER, PASSWORD, SquashSite, _site
 from .images import layer_digests

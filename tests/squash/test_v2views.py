@@ -20,7 +20,6 @@ from tests.support.containerd import Containerd
 from tests.support.tools import require, require_debian_app
 
 from .conftest import PASSWORD
-from .podman import private_podman
 
 REPO = "acme/sqweb"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -202,16 +201,10 @@ def test_it_serves_private_squashed_images_only_to_readers(puller, site):
 
 
 def test_it_pulls_and_runs_the_squashed_image_with_docker(puller, dockerd):
-    dockerd.docker(
-        "login", puller.host, "-u", puller.robot, "--password-stdin", input=puller.token.encode()
-    )
     layered = f"{puller.host}/{REPO}:v1"
     squashed = f"{puller.host}/squashed/{REPO}:v1"
-    try:
-        dockerd.docker("pull", layered)
-        dockerd.docker("pull", squashed)
-    finally:
-        dockerd.docker("logout", puller.host)
+    with dockerd.logged_in(puller.host, puller.robot, puller.token):
+        dockerd.pull(layered, squashed)
     layers = dockerd.docker("image", "inspect", "--format", "{{len .RootFS.Layers}}", squashed)
     assert layers.stdout.decode().strip() == "1"
     want = dockerd.run(layered, "python3", "/opt/app/main2.py").stdout
@@ -220,14 +213,13 @@ def test_it_pulls_and_runs_the_squashed_image_with_docker(puller, dockerd):
     assert docker_export(dockerd, squashed) == docker_export(dockerd, layered)
 
 
-def test_it_pulls_gzip_and_zstd_with_podman(puller, tmp_path):
-    with private_podman(tmp_path) as run:
-        run("login", "--tls-verify=false", "-u", puller.robot, "-p", puller.token, puller.host)
-        for scheme in ("squashed", "squashed-zstd"):
-            ref = f"{puller.host}/{scheme}/{REPO}:v1"
-            run("pull", "-q", "--tls-verify=false", ref)
-            layers = json.loads(run("image", "inspect", ref))[0]["RootFS"]["Layers"]
-            assert len(layers) == 1
+def test_it_pulls_gzip_and_zstd_with_podman(puller, podman):
+    podman.login(puller.host, puller.robot, puller.token)
+    for scheme in ("squashed", "squashed-zstd"):
+        ref = f"{puller.host}/{scheme}/{REPO}:v1"
+        podman.pull(ref)
+        layers = json.loads(podman("image", "inspect", ref))[0]["RootFS"]["Layers"]
+        assert len(layers) == 1
     raw = json.loads(puller.raw(f"docker://{puller.host}/squashed-zstd/{REPO}:v1"))
     assert raw["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
     gz = json.loads(puller.raw(f"docker://{puller.host}/squashed/{REPO}:v1"))

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.support.markers import database_backed
-from tests.support.services import NginxServer
+from tests.support.nginx_server import NginxServer
 from tests.support.tools import DEBIAN_APP
 
 from .conftest import FAST_DEAD_WORKER, SquashSite, _site

@@ -1,5 +1,5 @@
 """Both storage drivers behind one fixture: every contract test runs on each of them, the S3
-one against moto's S3 server over real HTTP (tests/support/services.py)."""
+one against moto's S3 server over real HTTP (tests/support/s3_server.py)."""
 
 from __future__ import annotations
 

@@ -29,15 +29,27 @@ from quaysquash.core import processes
 from quaysquash.core.processes import Child
 
 from .balancer import RoundRobinBalancer
+from .commands import run_manage
 from .postgres import PostgresServer
-from .services import LEAKY_ENV, MANAGE, RedisServer, S3Server, Stack, _tail
+from .redis_server import RedisServer
+from .s3_server import S3Server
+from .server_process import HttpAddress, log_tail
+from .stack import LEAKY_ENV, Stack
 from .tools import REPO_ROOT, free_port
 
 STORAGES = ("s3", "shared-dir")
 
 
+def beat_command(*, schedule_file: Path | None = None, loglevel: str = "INFO") -> list[str]:
+    """Celery beat on its own: a fleet of several workers runs exactly one of these."""
+    command = [sys.executable, "-m", "celery", "-A", "quaysquash", "beat", "--loglevel", loglevel]
+    if schedule_file is not None:
+        command += ["--schedule", str(schedule_file)]
+    return command
+
+
 @dataclass
-class Node:
+class Node(HttpAddress):
     """One process of the fleet and the private directories of the "host" it runs on."""
 
     name: str  # web-a, worker-b, beat
@@ -51,14 +63,6 @@ class Node:
     @property
     def cache_dir(self) -> Path:
         return self.var_dir / "squash-cache"
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     @property
     def log(self) -> Path:
@@ -214,7 +218,7 @@ class Cluster:
             for worker in self.workers:
                 self.wait_worker(worker, timeout)
             # Beat answers no remote control; its log says when its scheduler runs.
-            self._wait(self.beat, lambda: "beat: Starting" in _tail(self.beat.log), timeout)
+            self._wait(self.beat, lambda: "beat: Starting" in log_tail(self.beat.log), timeout)
         except BaseException as exc:
             logs = self.log_tails()
             self.stop()
@@ -236,7 +240,7 @@ class Cluster:
                 if node.starts == 1
                 else f"{node.name}-{node.starts}@%h",
             )
-        return processes.beat_command(schedule_file=node.var_dir / "celerybeat-schedule")
+        return beat_command(schedule_file=node.var_dir / "celerybeat-schedule")
 
     def _start(self, node: Node) -> None:
         node.starts += 1
@@ -322,30 +326,11 @@ class Cluster:
     # -- commands ---------------------------------------------------------------------------
 
     def manage(
-        self,
-        *args: str,
-        node: str = "web-a",
-        check: bool = True,
-        input: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float = 600,
+        self, *args: str, node: str = "web-a", env: Mapping[str, str] | None = None, **options: Any
     ) -> subprocess.CompletedProcess[str]:
-        """``manage.py <args>`` on ``node``'s host; raises with its output on failure."""
-        result = subprocess.run(
-            [sys.executable, str(MANAGE), *args],
-            env={**(self.node(node).env or self.webs[0].env), **(env or {})},
-            cwd=REPO_ROOT,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"manage.py {' '.join(args)} on {node} failed ({result.returncode}):\n"
-                f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-            )
-        return result
+        """``manage.py <args>`` on ``node``'s host (``options``: those of ``run_manage``)."""
+        host_env = self.node(node).env or self.webs[0].env
+        return run_manage(*args, env={**host_env, **(env or {})}, where=node, **options)
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Rows of one query on the fleet's database, straight from this process: milliseconds,
@@ -363,9 +348,11 @@ class Cluster:
     create_org = Stack.create_org
     create_robot = Stack.create_robot
     grant = Stack.grant
+    create_repository = Stack.create_repository
+    squash_rows = Stack.squash_rows
     import_image = Stack.import_image
 
     def log_tails(self, limit: int = 3000) -> str:
-        parts = [f"----- {n.name} ({n.log}) -----\n{_tail(n.log, limit)}" for n in self.nodes]
-        parts.append(f"----- redis -----\n{_tail(self.redis.log_path, limit)}")
+        parts = [f"----- {n.name} ({n.log}) -----\n{log_tail(n.log, limit)}" for n in self.nodes]
+        parts.append(f"----- redis -----\n{log_tail(self.redis.log_path, limit)}")
         return "\n".join(parts)

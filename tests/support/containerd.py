@@ -3,22 +3,19 @@ plugin off, so it shares nothing with a system containerd (or the one dockerd st
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import subprocess
-import time
-from pathlib import Path
 
+from .commands import run_checked
+from .daemon import UnixSocketDaemon
 from .tools import require
 
 
-class Containerd:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = Path(workdir)
-        self.socket = self.workdir / "containerd.sock"
-        self.process: subprocess.Popen | None = None
-        self.log_path = self.workdir / "containerd.log"
+class Containerd(UnixSocketDaemon):
+    log_name = "containerd.log"
+    label = "containerd"
+    socket_name = "containerd.sock"
+    stop_timeout = 30.0
+    mounts = ("root",)
 
     def start(self, timeout: float = 30) -> Containerd:
         binary = require("containerd")
@@ -34,40 +31,19 @@ class Containerd:
             f'[ttrpc]\n  address = "{self.socket}.ttrpc"\n'
             f'[debug]\n  address = "{self.workdir / "debug.sock"}"\n'
         )
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
+        self.launch(
             [binary, "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            lambda: self.ctr("version", check=False).returncode == 0,
+            timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"containerd exited:\n{self.log_path.read_text()[-3000:]}")
-            if self.socket.exists() and self.ctr("version", check=False).returncode == 0:
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"containerd did not start:\n{self.log_path.read_text()[-3000:]}")
+        return self
 
-    def ctr(self, *args: str, check: bool = True, timeout: float = 600):
-        result = subprocess.run(
+    def ctr(
+        self, *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess:
+        return run_checked(
             [self.ctr_bin, "--address", str(self.socket), *args],
-            capture_output=True,
-            text=True,
+            what=f"ctr {' '.join(args)}",
+            check=check,
             timeout=timeout,
         )
-        if check and result.returncode != 0:
-            raise AssertionError(f"ctr {' '.join(args)} failed:\n{result.stderr}")
-        return result
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        subprocess.run(["umount", "-R", str(self.workdir / "root")], capture_output=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -5,28 +5,35 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .commands import run_checked
+from .daemon import UnixSocketDaemon
 from .tools import require
 
 
-class Dockerd:
+class Dockerd(UnixSocketDaemon):
+    log_name = "dockerd.log"
+    label = "dockerd"
+    socket_name = "docker.sock"
+    stop_timeout = 30.0
+    mounts = ("data", "exec")
+
     def __init__(
         self, workdir: Path, *, netns: str | None = None, insecure: tuple[str, ...] = ()
     ) -> None:
         """``netns``: a network namespace (``ip netns add``) the daemon runs in, so its pulls
         cross that namespace's links; ``insecure``: more insecure-registries (CIDRs or hosts)."""
-        self.workdir = Path(workdir)
+        super().__init__(workdir)
         self.netns = netns
         self.insecure = insecure
-        self.socket = self.workdir / "docker.sock"
-        self.host = f"unix://{self.socket}"
-        self.process: subprocess.Popen | None = None
-        self.log_path = self.workdir / "dockerd.log"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
 
     def start(self, timeout: float = 60) -> Dockerd:
         dockerd = require("dockerd")
@@ -48,26 +55,15 @@ class Dockerd:
                 }
             )
         )
-        log = open(self.log_path, "wb")
         # nsenter (not ``ip netns exec``) enters only the network namespace: the daemon's
         # mounts stay in the host's mount namespace, where ``stop`` unmounts them.
         enter = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
-        self.process = subprocess.Popen(
+        self.launch(
             [*enter, dockerd, "--config-file", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            lambda: self.docker("version", check=False).returncode == 0,
+            timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dockerd exited:\n{self.log_path.read_text()[-3000:]}")
-            if self.socket.exists():
-                probe = self.docker("version", check=False)
-                if probe.returncode == 0:
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"dockerd did not start:\n{self.log_path.read_text()[-3000:]}")
+        return self
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,19 +75,42 @@ class Dockerd:
     def docker(
         self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 600
     ) -> subprocess.CompletedProcess:
-        result = subprocess.run(
+        """``docker <args>`` against this engine; output is bytes (images are saved through it)."""
+        return run_checked(
             [self.docker_bin, *args],
+            what=f"docker {' '.join(args)}",
             env=self.env,
             input=input,
-            capture_output=True,
+            check=check,
+            text=False,
             timeout=timeout,
         )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"docker {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stderr.decode(errors='replace')}"
-            )
-        return result
+
+    def login(
+        self, registry: str, username: str, secret: str, *, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        """``docker login`` with the secret on stdin (never on the command line)."""
+        return self.docker(
+            "login", registry, "-u", username, "--password-stdin", input=secret.encode(),
+            check=check,
+        )  # fmt: skip
+
+    @contextmanager
+    def logged_in(
+        self, registry: str, username: str, secret: str
+    ) -> Iterator[subprocess.CompletedProcess]:
+        """Logged in to ``registry`` for the block (yields the login's result), then logged out
+        so that the session-wide engine carries no credentials into other tests."""
+        login = self.login(registry, username, secret)
+        assert b"Login Succeeded" in login.stdout, login.stdout
+        try:
+            yield login
+        finally:
+            self.docker("logout", registry, check=False)
+
+    def pull(self, *refs: str) -> None:
+        for ref in refs:
+            self.docker("pull", ref)
 
     def run(self, image: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         """``docker run --rm`` of a local image, offline: never pulled (a missing image fails
@@ -99,18 +118,3 @@ class Dockerd:
         return self.docker(
             "run", "--rm", "--pull", "never", "--network", "none", image, *command, check=check
         )
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        # A dockerd that had to be killed leaves its overlay and netns mounts behind.
-        for mounted in ("data", "exec"):
-            subprocess.run(["umount", "-R", str(self.workdir / mounted)], capture_output=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -16,9 +16,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from quaysquash.core.processes import Child
-
-from .services import LoopbackServer
+from .server_process import LoopbackServer
 
 
 def _pg_tool(name: str) -> str:
@@ -42,6 +40,9 @@ class PostgresServer(LoopbackServer):
     log_name = "postgres.log"
     label = "PostgreSQL"
     user = "postgres"
+    # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to leave).
+    stop_signal = signal.SIGINT
+    stop_timeout = 20.0
 
     def __init__(self, workdir: Path | None = None, port: int | None = None) -> None:
         # Its own directory: the postgres OS user cannot enter root's private temp dirs.
@@ -76,8 +77,7 @@ class PostgresServer(LoopbackServer):
         pwfile.unlink()
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed: {initdb.stdout[-2000:]}{initdb.stderr[-2000:]}")
-        self.child = Child(
-            "postgres",
+        self.launch(
             self._as_postgres(
                 [
                     _pg_tool("postgres"),
@@ -100,12 +100,9 @@ class PostgresServer(LoopbackServer):
                     "max_connections=300",
                 ]
             ),
-            log=self.log_path,
-            # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to leave).
-            stop_signal=signal.SIGINT,
-            stop_timeout=20,
-        ).start()
-        self.wait_ready(self._accepts, timeout)
+            self._accepts,
+            timeout,
+        )
         return self
 
     def url(self, database: str = "postgres") -> str:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from quaysquash.core.processes import Child
-
-from .services import LoopbackServer
+from .server_process import HttpAddress, LoopbackServer
 from .tools import require
 
 
-class ReferenceRegistry(LoopbackServer):
+class ReferenceRegistry(HttpAddress, LoopbackServer):
     log_name = "registry.log"
     label = "docker-registry"
 
@@ -24,18 +22,13 @@ class ReferenceRegistry(LoopbackServer):
         username: str | None = None,
         password: str | None = None,
         port: int | None = None,
+        quiet: bool = False,
     ) -> None:
+        """``quiet``: errors only, no access log (benchmarks: logging costs time)."""
         super().__init__(workdir, port)
         self.username = username
         self.password = password
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
+        self.quiet = quiet
 
     @property
     def creds(self) -> str | None:
@@ -59,17 +52,15 @@ class ReferenceRegistry(LoopbackServer):
         config = self.workdir / "config.yml"
         config.write_text(
             "version: 0.1\n"
-            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"log:\n  level: {'error' if self.quiet else 'info'}\n"
+            f"  accesslog:\n    disabled: {'true' if self.quiet else 'false'}\n"
             f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
             "  delete:\n    enabled: true\n"
             "  cache:\n    blobdescriptor: inmemory\n"
             f"http:\n  addr: {self.host}\n"
             f"{auth}"
         )
-        self.child = Child(
-            "docker-registry", [binary, "serve", str(config)], log=self.log_path, stop_timeout=10
-        ).start()
-        self.wait_ready(self._answers, timeout)
+        self.launch([binary, "serve", str(config)], self._answers, timeout)
         return self
 
     def _answers(self) -> bool:

@@ -280,7 +280,7 @@ def test_it_offers_no_squash_for_an_artifact_and_explains_each_format(browser_pa
         "from quaysquash.registry.manifests import store_manifest\n"
         "from tests.web import factories as f\n"
         f"r = lookups.repository({ui_data.repo!r})\n"
-        "config = f._blob(r, b'{}', 'application/vnd.cncf.helm.config.v1+json')\n"
+        "config = f.blob(r, b'{}', 'application/vnd.cncf.helm.config.v1+json')\n"
         "raw = json.dumps({'schemaVersion': 2, 'mediaType': mediatypes.OCI_MANIFEST,"
         " 'config': config, 'layers': []}).encode()\n"
         "f.tag(r, 'helm-chart', store_manifest(r, raw))\n"

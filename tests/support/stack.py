@@ -1,4 +1,4 @@
-"""Real services for integration tests: a private Redis and a complete running quaysquash.
+"""A complete running quaysquash for integration tests.
 
 The ``Stack`` runs the same command lines as ``manage.py serve`` (built by
 :mod:`quaysquash.core.processes`) in subprocesses, with its own var dir, database and Redis, so
@@ -7,24 +7,27 @@ nothing it does is visible to the pytest-django test database and vice versa.
 
 from __future__ import annotations
 
+import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from quaysquash.core import processes
 from quaysquash.core.processes import Child
 from quaysquash.core.tasks import PING_TASK
 
-from .tools import REPO_ROOT, free_port, require
+from .commands import run_manage
+from .redis_server import RedisServer
+from .running import running
+from .server_process import log_tail
+from .stack_database import StackDatabase
+from .tools import REPO_ROOT, free_port
 
-MANAGE = REPO_ROOT / "manage.py"
 # Variables of the outer environment that would point the stack at someone else's services.
 LEAKY_ENV = (
     "CELERY_BROKER_URL",
@@ -42,111 +45,6 @@ LEAKY_ENV = (
     "QS_S3_ACCESS_KEY_ID",
     "QS_S3_SECRET_ACCESS_KEY",
 )
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return "(no log)"
-    return data[-limit:].decode(errors="replace")
-
-
-class LoopbackServer:
-    """A server process of the test suite on a free loopback port, with its log in ``workdir``."""
-
-    log_name = "server.log"
-    label = "the server"
-
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
-        self.workdir = Path(workdir)
-        self.port = port or free_port()
-        self.log_path = self.workdir / self.log_name
-        self.child: Child | None = None
-
-    def wait_ready(self, ready, timeout: float) -> None:
-        """Wait for ``ready()``; a child that dies or never answers fails with its log's tail."""
-        assert self.child is not None
-        try:
-            processes.wait_until(
-                ready, timeout=timeout, alive=[self.child], what=f"{self.label} on {self.port}"
-            )
-        except (processes.ChildExited, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{_tail(self.log_path)}") from None
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-
-class RedisServer(LoopbackServer):
-    """``redis-server`` on a free loopback port, without persistence."""
-
-    log_name = "redis.log"
-    label = "Redis"
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 20) -> RedisServer:
-        require("redis-server")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.child = Child(
-            "redis",
-            processes.redis_command(self.port, self.workdir, persist=False),
-            log=self.log_path,
-            stop_timeout=10,
-        ).start()
-        self.wait_ready(self.ping, timeout)
-        return self
-
-    def ping(self) -> bool:
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=2)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-
-
-class StackDatabase:
-    """The stack's own database: a SQLite file, or a fresh database on the outer PostgreSQL."""
-
-    def __init__(self, workdir: Path, outer_url: str | None) -> None:
-        self.outer_url = outer_url or ""
-        self.postgres = urlsplit(self.outer_url).scheme in ("postgres", "postgresql", "pgsql")
-        if self.postgres:
-            self.name = f"qs_stack_{secrets.token_hex(4)}"
-            parts = urlsplit(self.outer_url)
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-        else:
-            self.name = str(Path(workdir) / "stack.sqlite3")
-            self.url = f"sqlite:///{self.name}"
-
-    def _admin_connection(self):
-        import psycopg
-
-        parts = urlsplit(self.outer_url)
-        return psycopg.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=parts.username,
-            password=parts.password,
-            dbname=parts.path.lstrip("/") or "postgres",
-            autocommit=True,
-        )
-
-    def create(self) -> None:
-        if self.postgres:
-            with self._admin_connection() as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        if self.postgres:
-            with self._admin_connection() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 class Stack:
@@ -237,7 +135,7 @@ class Stack:
             ("worker", self.worker_log),
             ("redis", self.redis_log),
         ):
-            parts.append(f"----- {name} ({path}) -----\n{_tail(path, limit)}")
+            parts.append(f"----- {name} ({path}) -----\n{log_tail(path, limit)}")
         return "\n".join(parts)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -388,29 +286,11 @@ class Stack:
         return self.celery.send_task(PING_TASK, args=["pong"], expires=timeout).get(timeout=timeout)
 
     def manage(
-        self,
-        *args: str,
-        check: bool = True,
-        input: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float = 600,
+        self, *args: str, env: Mapping[str, str] | None = None, **options: Any
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``manage.py <args>`` in the stack's environment; raises with output on failure."""
-        result = subprocess.run(
-            [sys.executable, str(MANAGE), *args],
-            env={**self.env, **(env or {})},
-            cwd=REPO_ROOT,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"manage.py {' '.join(args)} failed ({result.returncode}):\n"
-                f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-            )
-        return result
+        """``manage.py <args>`` in the stack's environment (``options``: those of
+        ``run_manage``: check, input, timeout); raises with its output on failure."""
+        return run_manage(*args, env={**self.env, **(env or {})}, **options)
 
     def python(self, code: str) -> str:
         """Run Python code with Django set up (``manage.py shell -c``); returns its stdout."""
@@ -429,6 +309,15 @@ class Stack:
     def create_org(self, name: str, admin: str) -> None:
         self.manage("create_org", name, "--admin", admin)
 
+    def create_repository(self, full_name: str, **fields: object) -> None:
+        """An empty repository ``org/name`` with model ``fields`` (``is_public``, ``auto_prime``)."""
+        org, name = full_name.split("/", 1)
+        self.python(
+            "from quaysquash.accounts.models import Namespace, Repository\n"
+            f"Repository.objects.create(namespace=Namespace.objects.get(name={org!r}), "
+            f"name={name!r}, **{fields!r})"
+        )
+
     def create_robot(
         self, org: str, short: str, repos: Mapping[str, str] | Iterable[tuple[str, str]] = ()
     ) -> tuple[str, str]:
@@ -438,6 +327,18 @@ class Stack:
         lines = self.manage("create_robot", org, short, *args).stdout.strip().splitlines()
         return lines[-2].strip(), lines[-1].strip()
 
+    def squash_rows(self, full_name: str, *fields: str) -> list[dict]:
+        """``fields`` of the squashed-image rows of repository ``org/name``."""
+        org, name = full_name.split("/", 1)
+        out = self.python(
+            "import json\n"
+            "from quaysquash.squash.models import SquashedImage as S\n"
+            f"q = S.objects.filter(repository__namespace__name={org!r}, repository__name={name!r})"
+            ".order_by('id')\n"
+            f"print(json.dumps(list(q.values(*{list(fields)!r})), default=str))"
+        )
+        return json.loads(out.strip().splitlines()[-1])
+
     def grant(self, principal: str, repository: str, role: str) -> None:
         self.manage("grant", principal, repository, role)
 
@@ -445,144 +346,16 @@ class Stack:
         return self.manage("import_image", str(source), target).stdout.strip()
 
 
-def wait_for(check, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> None:
-    """Poll ``check`` until it returns true (exceptions count as "not yet")."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # the probe failing means "not yet"
-            pass
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+@contextmanager
+def acme_stack(prefix: str, *, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """A stack of a test module's own, where user alice (password ``tests.factories.PASSWORD``)
+    admins organization acme.
 
-
-class S3Server(LoopbackServer):
-    """An S3-compatible server on a free loopback port: moto's standalone HTTP server.
-
-    MinIO is neither in Debian bookworm nor on PyPI; moto's server speaks the S3 REST API over
-    real HTTP, so boto3, curl and the registry's clients talk to it as to any S3 endpoint. It
-    keeps objects in memory. It does not verify request signatures, presigned URL signatures or
-    expiry, nor upload checksums: tests must not rely on it refusing a bad signature.
+    For tests that stop its Redis, kill its worker or need settings the session stack lacks.
     """
+    from tests.factories import PASSWORD  # Django models: only once a test runs
 
-    access_key_id = "QSTESTACCESSKEY"
-    secret_access_key = "qs-test-secret-never-logged"
-    region = "us-east-1"
-    log_name = "moto.log"
-    label = "the S3 server"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30) -> S3Server:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.child = Child(
-            "s3",
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
-            log=self.log_path,
-            stop_timeout=10,
-        ).start()
-        self.wait_ready(lambda: processes.http_ok(self.url + "/moto-api/"), timeout)
-        return self
-
-    def client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.url,
-            region_name=self.region,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-
-    def create_bucket(self, name: str | None = None) -> str:
-        """A new, empty bucket (a fresh name per caller keeps tests apart); returns its name."""
-        name = name or f"qs-{secrets.token_hex(6)}"
-        self.client().create_bucket(Bucket=name)
-        return name
-
-    def env(self, bucket: str, prefix: str = "") -> dict[str, str]:
-        """The ``QS_*`` settings that point quaysquash at ``bucket`` on this server."""
-        return {
-            "QS_STORAGE_BACKEND": "s3",
-            "QS_S3_ENDPOINT_URL": self.url,
-            "QS_S3_BUCKET": bucket,
-            "QS_S3_REGION": self.region,
-            "QS_S3_ACCESS_KEY_ID": self.access_key_id,
-            "QS_S3_SECRET_ACCESS_KEY": self.secret_access_key,
-            "QS_S3_PREFIX": prefix,
-            # Never ask a cloud metadata service for credentials from a test.
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-
-    def configure(self, settings: Any, bucket: str, prefix: str = "") -> None:
-        """Point an in-process Django ``settings`` (pytest-django's fixture) at ``bucket``."""
-        for name, value in self.env(bucket, prefix).items():
-            if name.startswith("QS_"):
-                setattr(settings, name, value)
-        settings.QS_S3_REDIRECT = True
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
-
-
-class NginxServer(LoopbackServer):
-    """Debian's nginx on a free loopback port, serving the ``locations`` given (the body of
-    its one ``server`` block), with every temporary path inside ``workdir``."""
-
-    log_name = "nginx-error.log"
-    label = "nginx"
-
-    def __init__(self, workdir: Path, locations: str, port: int | None = None) -> None:
-        super().__init__(workdir, port)
-        self.locations = locations
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 10) -> NginxServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        conf = self.workdir / "nginx.conf"
-        temp = "\n".join(
-            f"    {kind}_temp_path {self.workdir}/{kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        conf.write_text(
-            f"""daemon off;
-worker_processes 1;
-user root;
-pid {self.workdir}/nginx.pid;
-error_log {self.log_path};
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-{temp}
-    server {{
-        listen 127.0.0.1:{self.port};
-{self.locations}
-    }}
-}}
-"""
-        )
-        self.child = Child(
-            "nginx",
-            [require("nginx"), "-c", str(conf), "-e", str(self.log_path)],
-            log=self.workdir / "nginx.out",
-            stop_timeout=10,
-        ).start()
-        self.wait_ready(lambda: _port_open(self.port), timeout)
-        return self
+    with running(lambda workdir: Stack(workdir / "stack", extra_env=extra_env), prefix) as stack:
+        stack.create_user("alice", PASSWORD)
+        stack.create_org("acme", "alice")
+        yield stack
