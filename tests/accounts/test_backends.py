@@ -10,8 +10,7 @@ from django.utils import timezone
 from quaysquash.accounts.backends import LAST_USED_RESOLUTION, CredentialsBackend
 from quaysquash.accounts.models import RobotAccount
 from quaysquash.accounts.principals import RobotTokenExpired, authenticate_credentials
-
-from .factories import org, robot, user
+from tests.factories import PASSWORD, org, robot, user
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +21,15 @@ def test_it_is_the_only_configured_backend():
 
 def test_it_checks_user_passwords_like_django_does():
     alice = user("alice")
-    assert authenticate(username="alice", password="pw-secret-1") == alice
+    assert authenticate(username="alice", password=PASSWORD) == alice
     assert authenticate(username="alice", password="wrong") is None
-    assert authenticate(username="nobody", password="pw-secret-1") is None
+    assert authenticate(username="nobody", password=PASSWORD) is None
 
 
 def test_it_refuses_inactive_users():
     user("alice", is_active=False)
-    assert authenticate(username="alice", password="pw-secret-1") is None
-    assert authenticate_credentials("alice", "pw-secret-1") is None
+    assert authenticate(username="alice", password=PASSWORD) is None
+    assert authenticate_credentials("alice", PASSWORD) is None
 
 
 def test_it_accepts_a_robot_token_only_when_the_caller_asks_for_robots():
@@ -50,7 +49,7 @@ def test_it_never_takes_a_robot_name_for_a_user_of_that_name():
 
 def test_it_checks_users_when_robots_are_allowed():
     alice = user("alice")
-    assert authenticate_credentials("alice", "pw-secret-1") == alice
+    assert authenticate_credentials("alice", PASSWORD) == alice
     assert authenticate_credentials("alice", "") is None
 
 

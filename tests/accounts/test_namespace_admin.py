@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from quaysquash.accounts.models import Namespace, Repository
-
-from .factories import org, repo, robot, user
+from tests.factories import org, repo, robot, user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def test_it_makes_users_admins_of_their_own_namespace_only():
 
 def test_it_makes_named_admins_admins_of_the_organization():
     alice, bob = user("alice"), user("bob")
-    acme = org("acme", alice)
+    acme = org("acme", admins=[alice])
     acme.members.add(bob)
     assert acme.is_admin(alice)
     assert not acme.is_admin(bob)  # members are not admins
@@ -48,7 +47,7 @@ def test_it_never_makes_robots_or_anonymous_callers_admins():
 
 def test_it_gives_namespace_admins_admin_on_every_repository():
     alice = user("alice")
-    acme = org("acme", alice)
+    acme = org("acme", admins=[alice])
     web = repo(acme, "web")
     own = repo(Namespace.objects.get(name="alice"), "tools")
     repo(org("other"), "secret")

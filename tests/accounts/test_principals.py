@@ -13,14 +13,10 @@ from quaysquash.accounts.principals import (
     principal_from_basic,
     require_principal,
 )
-
-from .factories import org, robot, user
+from tests.factories import PASSWORD, org, robot, user
+from tests.support.basic_auth import basic
 
 pytestmark = pytest.mark.django_db
-
-
-def basic(username: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
 def test_it_parses_basic_headers():
@@ -34,7 +30,7 @@ def test_it_parses_basic_headers():
 def test_it_turns_basic_credentials_into_users_and_robots():
     alice = user("alice")
     bot = robot(org("acme"), "deployer")
-    assert principal_from_basic(basic("alice", "pw-secret-1")) == alice
+    assert principal_from_basic(basic("alice", PASSWORD)) == alice
     assert principal_from_basic(basic(bot.full_name, bot.token)) == bot
 
 
