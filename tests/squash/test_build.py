@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +15,7 @@ import requests
 
 from quaysquash.squash import build, cache
 from quaysquash.storage import blob_key, get_storage
+from tests.support.commands import MANAGE
 from tests.support.tools import DEBIAN_APP, require
 
 from .conftest import cache_key
@@ -177,6 +179,20 @@ def test_it_keeps_building_when_the_client_disconnects(slow_site):
     assert state["size"] and state["builds"] == 1
 
 
+WORKER_OF_REQUEUE = """
+import time
+from quaysquash.squash.models import SquashedImage as S
+print("watching", flush=True)
+for _ in range(1200):
+    worker = S.objects.filter(repository__name="requeue").exclude(worker="")
+    worker = worker.values_list("worker", flat=True).first()
+    if worker:
+        print(worker, flush=True)
+        break
+    time.sleep(0.05)
+"""
+
+
 def test_it_requeues_the_build_when_only_the_pool_process_dies(slow_site, tmp_path: Path):
     """SIGKILL of the pool process alone: Celery re-queues the late-acknowledged task and its
     new run takes the build over as a new attempt, without any request asking."""
@@ -185,21 +201,29 @@ def test_it_requeues_the_build_when_only_the_pool_process_dies(slow_site, tmp_pa
     site.stack.grant(site.robot, "acme/requeue", "read")
     url = site.squash_url("acme/requeue", "v1")
     out = tmp_path / "pull.tar"
+    # Django starts (seconds on a loaded machine) before the build does, so the building
+    # process is known at once, well before the throttled build could end.
+    watcher = subprocess.Popen(
+        [sys.executable, str(MANAGE), "shell", "-v0", "-c", WORKER_OF_REQUEUE],
+        env=site.stack.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert watcher.stdout is not None and watcher.stdout.readline().strip() == "watching"
     follower = subprocess.Popen(
         [require("curl"), "-sSf", "-u", f"{site.robot}:{site.token}", "-o", str(out), url]
     )
+    worker = watcher.stdout.readline().strip()
+    assert watcher.wait(timeout=60) == 0 and worker, "the build never claimed a worker"
+    pid = int(worker.rsplit(":", 1)[1])
     deadline = time.monotonic() + 60
     while True:
         state = requests.get(site.state_url("acme/requeue", "v1"), auth=site.auth).json()
         if state["bytes_written"] > (10 << 20):
             break
+        assert state["state"] == "building", f"the build ended before the kill: {state}"
         assert time.monotonic() < deadline, f"the build never made progress: {state}"
-        time.sleep(0.2)
-    worker = site.stack.python(
-        "from quaysquash.squash.models import SquashedImage as S\n"
-        "print(S.objects.get(repository__name='requeue').worker)"
-    )
-    pid = int(worker.strip().rsplit(":", 1)[1])
+        time.sleep(0.05)
     assert pid != site.stack.worker_pid
     os.kill(pid, 9)
     assert follower.wait(timeout=60) == 18  # its bytes came from the dead run: cut
