@@ -145,7 +145,7 @@ def quay_upstream(skopeo_home) -> Iterator[QuayUpstream]:
 
 PROXY_ADMIN = "proxyadmin"
 PROXY_PASSWORD = "proxy-admin-password"
-STALENESS_SECONDS = 2
+STALENESS_SECONDS = 4
 
 
 @dataclass
