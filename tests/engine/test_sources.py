@@ -19,6 +19,7 @@ from squashengine import (
     plan_squash,
     write_squash,
 )
+from squashengine.layoutwriter import LayoutWriter
 from tests.support.tools import require_debian_app
 
 from .layerkit import E, decompress, layer, squash
@@ -27,25 +28,16 @@ from .oracles import layered_docker_archive, oci_layout_of_layers
 BLOBS = [layer(E("a", data=b"1"), compression="gzip"), layer(E("b", data=b"2"))]
 
 
-def _put(root, data: bytes) -> dict:
-    digest = hashlib.sha256(data).hexdigest()
-    (root / "blobs" / "sha256" / digest).write_bytes(data)
-    return {"digest": "sha256:" + digest, "size": len(data)}
-
-
 def multi_platform_layout(root):
     """A layout whose only entry is an image index with two platforms and an attestation."""
     oci_layout_of_layers(BLOBS, root, "single")
-    index = json.loads((root / "index.json").read_text())
-    image = index["manifests"][0]
+    image = json.loads((root / "index.json").read_text())["manifests"][0]
     image.pop("annotations")
     arm = dict(image, platform={"os": "linux", "architecture": "arm64", "variant": "v8"})
     amd = dict(image, platform={"os": "linux", "architecture": "amd64"})
     att = dict(image, platform={"os": "unknown", "architecture": "unknown"})
-    nested = json.dumps({"schemaVersion": 2, "manifests": [arm, amd, att]}).encode()
-    desc = {"mediaType": "application/vnd.oci.image.index.v1+json", **_put(root, nested)}
-    desc["annotations"] = {"org.opencontainers.image.ref.name": "multi"}
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [desc]}))
+    writer = LayoutWriter(root)
+    writer.finish({"multi": writer.index([arm, amd, att])})
 
 
 def test_it_reads_an_oci_layout_by_ref_and_by_default(tmp_path):
