@@ -283,6 +283,12 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
+def _special_entry(name: bytes, typeflag: bytes, data: bytes) -> list[bytes]:
+    """A GNU long-name/long-link or PAX header entry: its block and its padded data."""
+    block = _ustar_block(name, b"", typeflag, 0o644, 0, 0, len(data), 0)
+    return [block, data + bytes(padded(len(data)) - len(data))]
+
+
 def encode_header(meta: TarMeta) -> bytes:
     """Deterministic header bytes for ``meta``: optional GNU long name/link blocks for non-UTF-8
     long names, an optional PAX header, then a ustar header. Keeps all PAX records of the
@@ -302,9 +308,7 @@ def encode_header(meta: TarMeta) -> bytes:
         pax.append((b"path", name))
         name_field = name[:100]
     else:
-        data = name + b"\0"
-        out.append(_ustar_block(b"././@LongLink", b"", b"L", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
+        out += _special_entry(b"././@LongLink", b"L", name + b"\0")
         name_field = name[:100]
     link = meta.linkname
     if len(link) <= 100:
@@ -313,14 +317,12 @@ def encode_header(meta: TarMeta) -> bytes:
         pax.append((b"linkpath", link))
         link_field = link[:100]
     else:
-        data = link + b"\0"
-        out.append(_ustar_block(b"././@LongLink", b"", b"K", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
+        out += _special_entry(b"././@LongLink", b"K", link + b"\0")
         link_field = link[:100]
     if pax:
-        data = b"".join(encode_pax_record(k, v) for k, v in pax)
-        out.append(_ustar_block(b"././@PaxHeader", b"", b"x", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
+        out += _special_entry(
+            b"././@PaxHeader", b"x", b"".join(encode_pax_record(k, v) for k, v in pax)
+        )
     out.append(
         _ustar_block(
             name_field,
