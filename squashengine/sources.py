@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from . import refs
 from .archive import LayerInput
@@ -28,8 +28,24 @@ DEFAULT_PLATFORM = "linux/amd64"
 MAX_DEPTH = 4  # nested indexes
 
 
+class _Closing:
+    """Closes the source's files (``_closers``) when done, or at the end of a ``with``."""
+
+    _closers: list[Callable[[], None]]
+
+    def close(self) -> None:
+        for closer in self._closers:
+            closer()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass
-class ImageSource:
+class ImageSource(_Closing):
     """One image: its config, its layers bottom-up as (digest, media type, open_blob)."""
 
     config: bytes
@@ -42,16 +58,6 @@ class ImageSource:
     def layer_inputs(self, index=index_layer) -> list[LayerInput]:
         """Index every layer (or fetch its index through ``index(open_blob, digest)``)."""
         return [LayerInput(d, opener, index(opener, d)) for d, _media, opener in self.layers]
-
-    def close(self) -> None:
-        for closer in self._closers:
-            closer()
-
-    def __enter__(self) -> ImageSource:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 @dataclass
@@ -72,7 +78,7 @@ class TreeManifest:
 
 
 @dataclass
-class ImageTree:
+class ImageTree(_Closing):
     """Every manifest (children before the indexes listing them) and every distinct blob of
     one entry of a source; the last manifest is the entry itself."""
 
@@ -80,16 +86,6 @@ class ImageTree:
     blobs: list[TreeBlob] = field(default_factory=list)
     name: str | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def close(self) -> None:
-        for closer in self._closers:
-            closer()
-
-    def __enter__(self) -> ImageTree:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _platform_of(desc: dict) -> str:
