@@ -5,12 +5,13 @@ directories, reproducible from its seed."""
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import tarfile
 from pathlib import Path
 
 from isal import igzip
+
+from squashengine.layoutwriter import LayoutWriter, image_config
 
 
 def generate_image(root: Path, files: int, layers: int, seed: int = 42) -> Path:
@@ -22,8 +23,7 @@ def generate_image(root: Path, files: int, layers: int, seed: int = 42) -> Path:
     ]
     text = " ".join(rng.choices(vocab, k=2_600_000)).encode()  # ~16 MB of compressible text
     noise = rng.randbytes(4 << 20)
-    blobs = root / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
+    writer = LayoutWriter(root)
     per_layer = files // layers
     existing: list[str] = []
     descriptors = []
@@ -78,53 +78,10 @@ def generate_image(root: Path, files: int, layers: int, seed: int = 42) -> Path:
         raw = tar_path.read_bytes()
         tar_path.unlink()
         diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-        blob = igzip.compress(raw, compresslevel=2)
-        digest = hashlib.sha256(blob).hexdigest()
-        (blobs / digest).write_bytes(blob)
-        descriptors.append(
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": "sha256:" + digest,
-                "size": len(blob),
-            }
-        )
+        descriptors.append(writer.layer(igzip.compress(raw, compresslevel=2)))
 
-    def put(doc: dict) -> dict:
-        data = json.dumps(doc).encode()
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return {"digest": "sha256:" + digest, "size": len(data)}
-
-    config = put(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["/bin/sh"]},
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
-            "history": [{"created_by": f"layer {k}"} for k in range(layers)],
-        }
-    )
-    manifest = put(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-            "layers": descriptors,
-        }
-    )
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                **manifest,
-                "annotations": {"org.opencontainers.image.ref.name": "latest"},
-            }
-        ],
-    }
-    (root / "index.json").write_text(json.dumps(index))
-    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    return root
+    config = image_config(diff_ids, config={"Cmd": ["/bin/sh"]})
+    return writer.finish({"latest": writer.manifest(config, descriptors)})
 
 
 class _Slice:

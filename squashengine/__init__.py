@@ -22,7 +22,7 @@ from .errors import (
 )
 from .index import LayerIndex, index_layer
 from .limits import DEFAULT_LIMITS, Limits
-from .sources import ImageSource, open_source
+from .sources import ImageSource, ImageTree, TreeBlob, TreeManifest, open_image_tree, open_source
 from .stream import write_squash
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Limits",
     "NotAnImageError",
     "ImageSource",
+    "ImageTree",
     "LayerCorruptError",
     "LayerError",
     "LayerMissingError",
@@ -47,8 +48,11 @@ __all__ = [
     "SquashError",
     "SquashPlan",
     "SquashResult",
+    "TreeBlob",
+    "TreeManifest",
     "UnsafePathError",
     "index_layer",
+    "open_image_tree",
     "open_source",
     "plan_squash",
     "write_squash",

@@ -288,26 +288,12 @@ class LayerStream:
             yield chunk
 
     def skip(self, n: int) -> None:
-        avail = len(self._buf) - self._bufpos
-        if n <= avail:
+        if n <= len(self._buf) - self._bufpos:  # the common case: within the buffer
             self._bufpos += n
             self.pos += n
             return
-        self.pos += avail
-        n -= avail
-        self._buf = b""
-        self._bufpos = 0
-        while n > 0:
-            chunk = self._fill(CHUNK)
-            if not chunk:
-                raise self._truncated()
-            if len(chunk) > n:
-                self._buf = chunk
-                self._bufpos = n
-                self.pos += n
-                return
-            self.pos += len(chunk)
-            n -= len(chunk)
+        for _chunk in self.chunks(n):  # once per CHUNK read: the generator costs nothing here
+            pass
 
     def skip_to(self, offset: int) -> None:
         if offset < self.pos:

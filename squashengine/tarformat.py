@@ -283,6 +283,22 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
+def _special_entry(name: bytes, typeflag: bytes, data: bytes) -> list[bytes]:
+    """A GNU long-name/long-link or PAX header entry: its block and its padded data."""
+    block = _ustar_block(name, b"", typeflag, 0o644, 0, 0, len(data), 0)
+    return [block, data + bytes(padded(len(data)) - len(data))]
+
+
+def _long_field(value: bytes, key: bytes, typeflag: bytes, pax: list, out: list) -> bytes:
+    """A name or link too long for its ustar field: a PAX record if it is UTF-8, else a GNU
+    long-name/long-link entry; the field gets its first 100 bytes."""
+    if _is_utf8(value):
+        pax.append((key, value))
+    else:
+        out += _special_entry(b"././@LongLink", typeflag, value + b"\0")
+    return value[:100]
+
+
 def encode_header(meta: TarMeta) -> bytes:
     """Deterministic header bytes for ``meta``: optional GNU long name/link blocks for non-UTF-8
     long names, an optional PAX header, then a ustar header. Keeps all PAX records of the
@@ -298,29 +314,14 @@ def encode_header(meta: TarMeta) -> bytes:
     split = _split_ustar(name)
     if split is not None:
         prefix, name_field = split
-    elif _is_utf8(name):
-        pax.append((b"path", name))
-        name_field = name[:100]
     else:
-        data = name + b"\0"
-        out.append(_ustar_block(b"././@LongLink", b"", b"L", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
-        name_field = name[:100]
+        name_field = _long_field(name, b"path", b"L", pax, out)
     link = meta.linkname
-    if len(link) <= 100:
-        link_field = link
-    elif _is_utf8(link):
-        pax.append((b"linkpath", link))
-        link_field = link[:100]
-    else:
-        data = link + b"\0"
-        out.append(_ustar_block(b"././@LongLink", b"", b"K", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
-        link_field = link[:100]
+    link_field = link if len(link) <= 100 else _long_field(link, b"linkpath", b"K", pax, out)
     if pax:
-        data = b"".join(encode_pax_record(k, v) for k, v in pax)
-        out.append(_ustar_block(b"././@PaxHeader", b"", b"x", 0o644, 0, 0, len(data), 0))
-        out.append(data + bytes(padded(len(data)) - len(data)))
+        out += _special_entry(
+            b"././@PaxHeader", b"x", b"".join(encode_pax_record(k, v) for k, v in pax)
+        )
     out.append(
         _ustar_block(
             name_field,

@@ -7,10 +7,8 @@ twice imports the same manifest.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
-import json
 import os
 import platform
 import shutil
@@ -18,6 +16,8 @@ import struct
 import subprocess
 import tarfile
 from pathlib import Path
+
+from squashengine.layoutwriter import add_file, gzip_layer, image_config, write_image_layout
 
 BUSYBOX_PATHS = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 BUSYBOX_PACKAGE = "busybox-static"
@@ -106,11 +106,7 @@ def _layer_tar(busybox: Path) -> bytes:
 
         for name in ("bin", "etc", "root", "tmp"):
             add_dir(name, 0o1777 if name == "tmp" else 0o755)
-        data = busybox.read_bytes()
-        info = tarfile.TarInfo("bin/busybox")
-        info.size = len(data)
-        info.mode = 0o755
-        tar.addfile(info, io.BytesIO(data))
+        add_file(tar, "bin/busybox", busybox.read_bytes(), mode=0o755)
         for applet in APPLETS:
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type = tarfile.SYMTYPE
@@ -121,22 +117,8 @@ def _layer_tar(busybox: Path) -> bytes:
             ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n"),
             ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
         ):
-            payload = text.encode()
-            entry = tarfile.TarInfo(name)
-            entry.size = len(payload)
-            entry.mode = 0o644
-            tar.addfile(entry, io.BytesIO(payload))
+            add_file(tar, name, text.encode())
     return buf.getvalue()
-
-
-def _write_blob(blobs: Path, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    (blobs / digest).write_bytes(data)
-    return f"sha256:{digest}"
-
-
-def _canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def build_busybox_layout(dest: Path, busybox: Path | None = None) -> Path:
@@ -145,59 +127,15 @@ def build_busybox_layout(dest: Path, busybox: Path | None = None) -> Path:
     ``docker run <image> busybox echo hi`` (and ``echo hi``) works in the result.
     """
     busybox = busybox or ensure_static_busybox()
-    dest = Path(dest)
-    blobs = dest / "blobs" / "sha256"
-    blobs.mkdir(parents=True, exist_ok=True)
-
     layer = _layer_tar(busybox)
     diff_id = f"sha256:{hashlib.sha256(layer).hexdigest()}"
-    # mtime=0 and no file name in the gzip header keep the compressed digest stable.
-    compressed = gzip.compress(layer, compresslevel=9, mtime=0)
-    layer_digest = _write_blob(blobs, compressed)
-
     arch = OCI_ARCH.get(platform.machine(), platform.machine())
-    config = {
-        "architecture": arch,
-        "os": "linux",
-        "created": "1970-01-01T00:00:00Z",
-        "config": {"Env": [ENV_PATH], "Cmd": ["sh"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "quaysquash demo image"}],
-    }
-    config_bytes = _canonical_json(config)
-    config_digest = _write_blob(blobs, config_bytes)
-
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": len(config_bytes),
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": layer_digest,
-                "size": len(compressed),
-            }
-        ],
-    }
-    manifest_bytes = _canonical_json(manifest)
-    manifest_digest = _write_blob(blobs, manifest_bytes)
-
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": len(manifest_bytes),
-                "annotations": {"org.opencontainers.image.ref.name": REF_NAME},
-                "platform": {"architecture": arch, "os": "linux"},
-            }
-        ],
-    }
-    (dest / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    (dest / "index.json").write_bytes(_canonical_json(index))
-    return dest
+    config = image_config(
+        [diff_id],
+        arch=arch,
+        created="1970-01-01T00:00:00Z",
+        config={"Env": [ENV_PATH], "Cmd": ["sh"], "WorkingDir": "/"},
+        history=[{"created": "1970-01-01T00:00:00Z", "created_by": "quaysquash demo image"}],
+    )
+    platform_desc = {"architecture": arch, "os": "linux"}
+    return write_image_layout(dest, [gzip_layer(layer)], config, REF_NAME, platform_desc)

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from quaysquash.registry.models import Blob, Manifest, Tag
 from quaysquash.registry.storage import get_storage
 from tests.factories import org
-from tests.support.tools import require_debian_app
+from tests.support.tools import require, require_debian_app
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +193,36 @@ def test_it_prints_one_error_line_from_the_command_line(tmp_path):
     result = manage("import_image", str(tmp_path), "nope/web:v1")
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_it_imports_archives_skopeo_writes_naming_the_image_by_the_engines_ref_rule(acme, tmp_path):
+    skopeo = require("skopeo")
+    layout = require_debian_app()
+    oci_tar, saved = tmp_path / "oci.tar", tmp_path / "saved.tar"
+    for dest in (f"oci-archive:{oci_tar}:latest", f"docker-archive:{saved}:example.com/app:v7"):
+        subprocess.run([skopeo, "copy", f"oci:{layout}:latest", dest], check=True, timeout=300)
+    call_command("import_image", f"{oci_tar}:latest", "acme/web:oci")
+    assert Tag.objects.active().get(name="oci").manifest.digest == DEBIAN_APP_MANIFEST
+    # docker save keeps layers uncompressed: another manifest of the same 5 layers' content.
+    for ref, tag in (("example.com/app:v7", "exact"), ("v7", "tag"), ("example.com/app", "repo")):
+        call_command("import_image", f"{saved}:{ref}", f"acme/web:{tag}")
+    saved_manifests = {
+        Tag.objects.active().get(name=t).manifest.digest for t in ("exact", "tag", "repo")
+    }
+    assert len(saved_manifests) == 1
+    doc = json.loads(bytes(Tag.objects.active().get(name="exact").manifest.raw))
+    assert len(doc["layers"]) == 5
+    assert {layer["mediaType"] for layer in doc["layers"]} == {
+        "application/vnd.oci.image.layer.v1.tar"
+    }
+    with pytest.raises(CommandError, match="no image named 'v8' in the archive"):
+        call_command("import_image", f"{saved}:v8", "acme/web:nope")
+
+
+def test_it_refuses_a_compressed_archive(acme, tmp_path, storage_root):
+    archive = tmp_path / "saved.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(require_debian_app() / "index.json", "manifest.json")
+    with pytest.raises(CommandError, match="is a gzip archive; decompress it first"):
+        call_command("import_image", str(archive), "acme/web:v1")
+    assert_nothing_changed(storage_root)

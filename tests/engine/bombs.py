@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from squashengine import tarformat as tf
+from squashengine.layoutwriter import OCI_LAYER_GZIP, LayoutWriter, image_config
 
 GiB = 1 << 30
 TiB = 1 << 40
@@ -129,51 +129,7 @@ def short_body_gzip(path: Path, declared: int) -> Bomb:
 
 def oci_layout(root: Path, bomb: Bomb) -> Path:
     """An OCI image layout of one image whose only layer is ``bomb`` (hardlinked, not copied)."""
-    blobs = root / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-
-    def put(data: bytes) -> tuple[str, int]:
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return "sha256:" + digest, len(data)
-
-    (blobs / bomb.digest.split(":")[1]).hardlink_to(bomb.path)
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [bomb.diff_id]},
-        "history": [{"created_by": "bomb"}],
-    }
-    config_digest, config_size = put(json.dumps(config).encode())
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": config_size,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": bomb.digest,
-                "size": bomb.path.stat().st_size,
-            }
-        ],
-    }
-    manifest_digest, manifest_size = put(json.dumps(manifest).encode())
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": manifest_size,
-                "annotations": {"org.opencontainers.image.ref.name": "latest"},
-            }
-        ],
-    }
-    (root / "index.json").write_text(json.dumps(index))
-    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    return root
+    writer = LayoutWriter(root)
+    layer = writer.link(bomb.path, bomb.digest, OCI_LAYER_GZIP)
+    config = image_config([bomb.diff_id], history=[{"created_by": "bomb"}])
+    return writer.finish({"latest": writer.manifest(config, [layer])})

@@ -13,6 +13,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from squashengine.layoutwriter import write_image_layout
+
 from .layerkit import clean, decompress, describe_dir
 
 # Paths the engine's init layer adds to every container: not the image's business.
@@ -126,55 +128,12 @@ def docker_export(dockerd, image: str) -> dict[str, tuple]:
 
 
 def oci_layout_of_layers(blobs: list[bytes], root: Path, ref: str) -> None:
-    """An OCI image layout holding the layers as they are."""
-    (root / "blobs" / "sha256").mkdir(parents=True)
-
-    def put(data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        (root / "blobs" / "sha256" / digest).write_bytes(data)
-        return "sha256:" + digest
-
-    config = dict(IMAGE_CONFIG)
-    config["rootfs"] = {
-        "type": "layers",
-        "diff_ids": ["sha256:" + hashlib.sha256(decompress(b)).hexdigest() for b in blobs],
-    }
-    cfg = json.dumps(config).encode()
-    layers = []
-    for blob in blobs:
-        if blob[:4] == b"\x28\xb5\x2f\xfd":
-            blob = decompress(blob)  # umoci does not read zstd layers
-        media = "application/vnd.oci.image.layer.v1.tar"
-        if blob[:2] == b"\x1f\x8b":
-            media += "+gzip"
-        elif blob[:4] == b"\x28\xb5\x2f\xfd":
-            media += "+zstd"
-        layers.append({"mediaType": media, "digest": put(blob), "size": len(blob)})
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": put(cfg),
-                "size": len(cfg),
-            },
-            "layers": layers,
-        }
-    ).encode()
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": put(manifest),
-                "size": len(manifest),
-                "annotations": {"org.opencontainers.image.ref.name": ref},
-            }
-        ],
-    }
-    (root / "index.json").write_text(json.dumps(index))
-    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    """An OCI image layout holding the layers as they are (zstd ones decompressed: umoci does
+    not read zstd layers)."""
+    diff_ids = ["sha256:" + hashlib.sha256(decompress(b)).hexdigest() for b in blobs]
+    config = dict(IMAGE_CONFIG, rootfs={"type": "layers", "diff_ids": diff_ids})
+    stored = [decompress(b) if b[:4] == b"\x28\xb5\x2f\xfd" else b for b in blobs]
+    write_image_layout(root, stored, config, ref)
 
 
 def extract_archive(archive: bytes, root: Path) -> None:

@@ -5,13 +5,14 @@ ever queued for them."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tarfile
 
 import pytest
 import requests
+
+from squashengine.layoutwriter import add_file
 
 from .conftest import PASSWORD
 
@@ -27,10 +28,7 @@ def _chart(path) -> None:
             ("demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
             ("demo/values.yaml", "replicas: 1\n"),
         ):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            add_file(tar, name, text.encode())
 
 
 @pytest.fixture(scope="module")

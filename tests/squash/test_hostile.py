@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from squashengine.layoutwriter import LayoutWriter
 from tests.engine import bombs
 from tests.support.tools import require
 
@@ -153,22 +154,13 @@ def test_it_refuses_a_bomb_quickly_remembers_it_and_keeps_serving_the_rest(hosti
 
 def _with_wrong_diff_ids(layout: Path) -> Path:
     """The layout's image with its config's diff_ids replaced (digests stay consistent)."""
-    index = json.loads((layout / "index.json").read_text())
     blobs = layout / "blobs" / "sha256"
-    manifest_path = blobs / index["manifests"][0]["digest"].split(":")[1]
-    manifest = json.loads(manifest_path.read_text())
+    desc = json.loads((layout / "index.json").read_text())["manifests"][0]
+    manifest = json.loads((blobs / desc["digest"].split(":")[1]).read_text())
     config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
     config["rootfs"]["diff_ids"] = ["sha256:" + "ab" * 32 for _ in config["rootfs"]["diff_ids"]]
-    raw = json.dumps(config).encode()
-    digest = hashlib.sha256(raw).hexdigest()
-    (blobs / digest).write_bytes(raw)
-    manifest["config"].update(digest="sha256:" + digest, size=len(raw))
-    raw = json.dumps(manifest).encode()
-    digest = hashlib.sha256(raw).hexdigest()
-    (blobs / digest).write_bytes(raw)
-    index["manifests"][0].update(digest="sha256:" + digest, size=len(raw))
-    (layout / "index.json").write_text(json.dumps(index))
-    return layout
+    writer = LayoutWriter(layout)
+    return writer.finish({"latest": writer.manifest(config, manifest["layers"])})
 
 
 def test_it_refuses_an_image_whose_layers_do_not_match_its_diff_ids(hostile, dockerd, tmp_path):

@@ -1,4 +1,4 @@
-"""``import_image <oci-layout-dir>[:<ref>] | <docker-save.tar> <ns>/<repo>:<tag>``."""
+"""``import_image <oci-layout-dir-or-tar>[:<ref>] | <docker-save.tar>[:<ref>] <ns>/<repo>:<tag>``."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Import a local OCI image layout (DIR[:ref]) or docker-save tar and tag it."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("source", help="OCI layout DIR[:ref] or a docker save tar")
+        parser.add_argument(
+            "source", help="OCI layout DIR[:ref] or tar, or a docker save tar[:ref]"
+        )
         parser.add_argument("target", help="<namespace>/<repo>:<tag>")
 
     def handle(self, source: str, target: str, **options) -> None:
