@@ -8,7 +8,6 @@ assembled into one object, and only then is the row ready.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -224,9 +223,9 @@ def build(image_id: int, task_id: str) -> str:
             raise engine.SquashError(
                 f"internal error: wrote {writer.committed} bytes, planned {plan.size}"
             )
-        digest = result.sha256 or _file_sha256(scratch)
+        digest = result.sha256 or writer.sha256()
         final = cache.final_name(image)
-        storage.assemble(cache.object_key(final), writer.keys, local_copy=scratch)
+        storage.assemble(cache.object_key(final), writer.keys, local_copy=writer.local_copy)
         if not _mark(
             image,
             state=SquashedImage.State.READY,
@@ -271,8 +270,3 @@ def build(image_id: int, task_id: str) -> str:
         beat.stop()
         _drop_segments(image)
         scratch.unlink(missing_ok=True)
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
