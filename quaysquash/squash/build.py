@@ -8,7 +8,6 @@ assembled into one object, and only then is the row ready.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -28,7 +27,7 @@ from django.utils import timezone
 from quaysquash.storage import blob_key, get_storage
 from quaysquash.storage.layercache import open_layer
 
-from . import bounds, cache, progress
+from . import bounds, cache, progress, wakeups
 from .models import SquashedImage
 from .segments import SegmentWriter
 
@@ -151,11 +150,16 @@ def _writer(image: SquashedImage, scratch: Path) -> SegmentWriter:
         get_storage(),
         scratch,
         lambda index: cache.segment_key(partial, index),
-        lambda ends: progress.publish(image.pk, image.attempt, ends),
+        lambda ends: _publish(image, ends),
         segment_bytes=settings.QS_SQUASH_SEGMENT_BYTES,
         segment_seconds=settings.QS_SQUASH_SEGMENT_SECONDS,
         max_rate=settings.QS_SQUASH_BUILD_MAX_BYTES_PER_SECOND,
     )
+
+
+def _publish(image: SquashedImage, ends: list[int]) -> None:
+    progress.publish(image.pk, image.attempt, ends)
+    wakeups.announce(image.pk)  # after the list: a follower woken reads the new one
 
 
 def _plan(image: SquashedImage):
@@ -214,6 +218,7 @@ def build(image_id: int, task_id: str) -> str:
         # Size first, then bytes: followers send Content-Length before the first byte.
         if not _mark(image, size=plan.size, partial_name=cache.partial_name(image)):
             return "superseded"
+        wakeups.announce(image.pk)  # requests waiting for the plan send their headers
         writer = _writer(image, scratch)
         # The whole file's sha256 (the ETag of cached pulls) is computed after the last
         # byte is committed rather than alongside: followers then finish their download
@@ -224,9 +229,9 @@ def build(image_id: int, task_id: str) -> str:
             raise engine.SquashError(
                 f"internal error: wrote {writer.committed} bytes, planned {plan.size}"
             )
-        digest = result.sha256 or _file_sha256(scratch)
+        digest = result.sha256 or writer.sha256()
         final = cache.final_name(image)
-        storage.assemble(cache.object_key(final), writer.keys, local_copy=scratch)
+        storage.assemble(cache.object_key(final), writer.keys, local_copy=writer.local_copy)
         if not _mark(
             image,
             state=SquashedImage.State.READY,
@@ -269,10 +274,6 @@ def build(image_id: int, task_id: str) -> str:
         return "failed"
     finally:
         beat.stop()
+        wakeups.announce(image.pk)  # ready or failed: followers look now
         _drop_segments(image)
         scratch.unlink(missing_ok=True)
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()

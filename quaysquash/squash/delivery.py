@@ -22,17 +22,19 @@ from django.utils import timezone
 from quaysquash.core import serving
 from quaysquash.storage import get_storage
 
-from . import cache, progress
+from . import cache, progress, wakeups
 from .models import EXTENSIONS, PullLog, SquashedImage
 from .resolve import SquashHTTPError, Target
 
 log = logging.getLogger(__name__)
 
-# Before headers, a follower polls the row quickly (time to first byte matters); once
-# streaming, it polls the build's progress (Redis) when caught up and the row for liveness.
+# Before headers, a follower re-reads the row when the worker announces a change (the plan),
+# else polls it quickly (time to first byte matters); once streaming, it reads the build's
+# progress (Redis) when woken or, caught up without a wake-up, every PROGRESS_POLL (more
+# rarely while wake-ups work: only a lost message waits for it), and the row for liveness.
 FIRST_POLL, MAX_POLL = 0.01, 0.05
 LIVENESS_EVERY = 0.5
-PROGRESS_POLL = 0.02
+PROGRESS_POLL, PROGRESS_POLL_WOKEN = 0.02, 0.1
 
 # Pull-log writes run detached from the response; keep references so they are not collected.
 _background: set[asyncio.Task] = set()
@@ -180,22 +182,23 @@ async def wait_for_plan(image: SquashedImage) -> SquashedImage:
     still lets us answer with a proper error status.
     """
     delay = FIRST_POLL
-    while True:
-        if image.state == SquashedImage.State.READY:
-            return image
-        if image.state == SquashedImage.State.FAILED:
-            raise SquashHTTPError(500, "SQUASH_FAILED", image.error or "squash build failed")
-        if image.is_stale:
-            image, _ = await sync_to_async(_restart_stale)(image)
-            continue
-        if image.partial_name and (image.size is not None or image.compression != "none"):
-            return image
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, MAX_POLL)
-        fresh = await get_row(image.pk)
-        if fresh is None:
-            raise SquashHTTPError(503, "SQUASH_EVICTED", "the squash was evicted; retry")
-        image = fresh
+    with wakeups.watch(image.pk) as watch:
+        while True:
+            if image.state == SquashedImage.State.READY:
+                return image
+            if image.state == SquashedImage.State.FAILED:
+                raise SquashHTTPError(500, "SQUASH_FAILED", image.error or "squash build failed")
+            if image.is_stale:
+                image, _ = await sync_to_async(_restart_stale)(image)
+                continue
+            if image.partial_name and (image.size is not None or image.compression != "none"):
+                return image
+            await watch.wait(delay)
+            delay = min(delay * 1.5, MAX_POLL)
+            fresh = await get_row(image.pk)
+            if fresh is None:
+                raise SquashHTTPError(503, "SQUASH_EVICTED", "the squash was evicted; retry")
+            image = fresh
 
 
 def _restart_stale(image: SquashedImage) -> tuple[SquashedImage, bool]:
@@ -283,6 +286,7 @@ async def _follow(
     storage = get_storage()
     known = _Progress(image)
     pos = start
+    watch = wakeups.watch(image.pk)
     try:
         while end is None or pos < end:
             if pos < known.committed:
@@ -312,8 +316,9 @@ async def _follow(
                     yield data
                 continue
             if pos >= known.committed:
-                await asyncio.sleep(PROGRESS_POLL)
+                await watch.wait(PROGRESS_POLL_WOKEN if watch.live else PROGRESS_POLL)
     finally:
+        watch.close()
         complete = end is not None and pos == end
         if not complete:
             log.warning("squash %s: follower stopped at %d of %s bytes", image.pk, pos, end or "?")

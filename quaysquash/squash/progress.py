@@ -44,7 +44,8 @@ def decode(text: str | bytes | None) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
-def _call(method: str, *args):
+def call(method: str, *args):
+    """One Redis command, or None while Redis is unreachable (then left alone a while)."""
     global _down_until
     if time.monotonic() < _down_until:
         return None
@@ -57,12 +58,12 @@ def _call(method: str, *args):
 
 
 def publish(image_id: int, attempt: int, ends: list[int]) -> None:
-    _call("set", _key(image_id, attempt), encode(ends), TTL_SECONDS)
+    call("set", _key(image_id, attempt), encode(ends), TTL_SECONDS)
 
 
 def read(image_id: int, attempt: int) -> list[int]:
-    return decode(_call("get", _key(image_id, attempt)))
+    return decode(call("get", _key(image_id, attempt)))
 
 
 def forget(image_id: int, attempt: int) -> None:
-    _call("delete", _key(image_id, attempt))
+    call("delete", _key(image_id, attempt))

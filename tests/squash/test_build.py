@@ -159,6 +159,8 @@ def test_it_fails_followers_when_the_worker_is_killed_and_rebuilds_next_time(
         site.stack.start_worker()
     final = tmp_path / "final.tar"
     site.download(final, url, timeout=600)
+    # The pull followed the rebuild to its last byte; the worker hashes and assembles after.
+    site.wait_state("acme/web", "v1", "ready", timeout=120)
     row = site.squash_rows("acme/web")[0]
     assert row["state"] == "ready" and row["attempt"] == 2
     assert "sha256:" + hashlib.sha256(final.read_bytes()).hexdigest() == row["sha256"]
