@@ -3,6 +3,8 @@ a Quay-like data set on the running stack under names no other test package uses
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+# The screenshots of docs/ are refreshed on request only: a test run must not change tracked files.
+SCREENSHOTS = (
+    REPO_ROOT / "docs" / "screenshots"
+    if os.environ.get("QS_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="qs-screenshots-"))
+)
 PASSWORD = "ui-password-123"
 ORG = "quayco"
 
