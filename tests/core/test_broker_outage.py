@@ -85,6 +85,8 @@ def test_it_keeps_the_worker_through_a_redis_restart_mid_build(
             digest.update(chunk)
             size += len(chunk)
         assert size == int(response.headers["Content-Length"])
+    # The pull ends at Content-Length; the worker hashes and assembles the file after that.
+    wait_for(lambda: rows(stack, "acme/web")[0]["state"] == "ready", timeout=120, what="ready")
     row = rows(stack, "acme/web")[0]
     assert row["state"] == "ready" and row["sha256"] == "sha256:" + digest.hexdigest()
     assert stack.worker_pid == worker_pid, stack.log_tails()
@@ -127,6 +129,7 @@ def test_it_answers_503_at_once_while_redis_is_down_and_builds_once_it_is_back(
     stack.redis.start()
     stack.wait_worker(timeout=90)
     pulled, sha = pull_whole(stack, "acme/down", "v1")
+    wait_for(lambda: rows(stack, "acme/down")[0]["state"] == "ready", timeout=120, what="ready")
     [row] = rows(stack, "acme/down")
     assert pulled > 0 and row["state"] == "ready" and row["sha256"] == sha
 

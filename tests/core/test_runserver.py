@@ -25,6 +25,7 @@ from tests.factories import PASSWORD
 from tests.support.procfs import descendants, pid_alive
 from tests.support.stack import Stack
 from tests.support.tools import REPO_ROOT, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +97,8 @@ def test_it_streams_a_cold_squash_and_sends_a_cached_one(stack: Stack, runserver
         total = time.monotonic() - started
         assert size == int(cold.headers["Content-Length"])
     assert first_byte < total / 2, (first_byte, total)
+    # The pull ends at Content-Length; the worker hashes and assembles the file after that.
+    wait_for(lambda: squash_row(stack)["state"] == "ready", timeout=120, what="ready")
     row = squash_row(stack)
     assert row["state"] == "ready" and row["sha256"] == "sha256:" + digest.hexdigest()
 

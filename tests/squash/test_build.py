@@ -97,6 +97,7 @@ def test_it_reports_a_corrupt_layer_and_remembers_it_until_the_row_is_deleted(si
     )
     status, digest, _ = _sha256_of(url, site.auth)
     assert status == 200
+    site.wait_state("acme/corrupt", "v1", "ready", timeout=120)
     rows = site.squash_rows("acme/corrupt")
     assert rows[0]["state"] == "ready" and rows[0]["attempt"] == 1
     assert digest == rows[0]["sha256"]
