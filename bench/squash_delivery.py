@@ -39,9 +39,10 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Squash delivery"
 QUIET_LOAD = 1.5
+
+from benchdocs import write_section  # noqa: E402  (bench/ is on sys.path)
 
 from quaysquash.core import processes  # noqa: E402
 from tests.support.nginx_server import NginxServer  # noqa: E402
@@ -164,18 +165,6 @@ def wait_for_quiet(limit: float) -> float:
     while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
         time.sleep(5)
     return os.getloadavg()[0]
-
-
-def write_docs(text: str) -> None:
-    current = DOCS.read_text()
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        DOCS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOCS.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
 
 
 def best(values) -> tuple[float, float]:
@@ -351,7 +340,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":
