@@ -53,6 +53,11 @@ def robot(
     return bot
 
 
+def wrong_token(token: str) -> str:
+    """``token`` with its last character changed (to another one, whatever it was)."""
+    return token[:-1] + ("1" if token.endswith("0") else "0")
+
+
 def grant(repository: Repository, who, role: str) -> RepositoryPermission:
     """Give a user or a robot ``role`` on ``repository``."""
     field = "robot" if isinstance(who, RobotAccount) else "user"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from quaysquash.accounts.backends import LAST_USED_RESOLUTION, CredentialsBackend
 from quaysquash.accounts.models import RobotAccount
 from quaysquash.accounts.principals import RobotTokenExpired, authenticate_credentials
-from tests.factories import PASSWORD, org, robot, user
+from tests.factories import PASSWORD, org, robot, user, wrong_token
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_it_keeps_secrets_out_of_the_login_failed_signal():
 
     user_login_failed.connect(record)
     try:
-        authenticate_credentials(bot.full_name, bot.token[:-1] + "0")
+        authenticate_credentials(bot.full_name, wrong_token(bot.token))
     finally:
         user_login_failed.disconnect(record)
     assert seen and all(bot.token[:-1] not in str(c) for c in seen)
