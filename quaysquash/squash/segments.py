@@ -16,7 +16,7 @@ How a segment is committed depends on the driver:
   file, with the storage's hash, cost more CPU than the engine on 2 cores: cold pulls fell from
   0.9 to 0.6 of raw ISA-L). Closed before renamed, so a host mounting the directory over NFS
   sees complete segments (close-to-open). The finished object is then assembled by
-  concatenating the segments (``copy_file_range`` in the kernel).
+  concatenating the segments (``LocalStorage.assemble``).
 - **copied** (S3): the engine writes one scratch file; each segment is read back from it and
   written with one storage ``write`` (one PUT; up to three at once). The engine never waits for
   the storage: the scratch file absorbs a slow bucket, followers just lag behind. The scratch

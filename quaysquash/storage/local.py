@@ -146,20 +146,12 @@ class LocalStorage(Storage):
 
 
 def _append(src: BinaryIO, out: BinaryIO) -> None:
-    """Copy ``src`` to the end of ``out`` inside the kernel (``copy_file_range``: no pass through
-    Python's buffers; a reflink on filesystems that share extents), else by reads."""
-    size = os.fstat(src.fileno()).st_size
-    copied = 0
-    try:
-        while copied < size:
-            done = os.copy_file_range(src.fileno(), out.fileno(), size - copied)
-            if done == 0:
-                break
-            copied += done
-    except OSError as exc:
-        if copied or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-    if copied < size:
-        src.seek(copied)
-        out.seek(0, os.SEEK_END)
-        shutil.copyfileobj(src, out, 1024 * 1024)
+    """Copy ``src`` to the end of ``out`` through user-space writes of 4 MiB.
+
+    Not ``copy_file_range``: served from a memory map, a file that call assembled was 17 % slower
+    to send (cached pulls of debian-app: 0.080 s against 0.067 s best, three alternating runs on
+    ext4), presumably because its page cache is built of small folios; the copy costs the worker
+    a few tens of milliseconds after the last byte, which no follower waits for."""
+    src.seek(0)
+    out.seek(0, os.SEEK_END)
+    shutil.copyfileobj(src, out, 4 * 1024 * 1024)
