@@ -97,6 +97,7 @@ def test_it_keeps_the_worker_through_a_redis_restart_mid_build(
     layout = make_layout(tmp_path / "after", [{"after.txt": b"after the restart\n"}])
     stack.import_image(f"{layout}:latest", "acme/after:v1")
     pulled, sha = pull_whole(stack, "acme/after", "v1")
+    wait_for(lambda: rows(stack, "acme/after")[0]["state"] == "ready", timeout=120, what="ready")
     assert pulled > 0 and rows(stack, "acme/after")[0]["sha256"] == sha
     assert stack.worker_pid == worker_pid
 

@@ -8,6 +8,7 @@ import secrets
 import requests
 
 from tests.squash.images import layer_digests, make_layout
+from tests.support.waiting import wait_for
 
 
 def test_it_expires_unused_images_with_their_squashes(proxy_site, anon_upstream, tmp_path):
@@ -31,10 +32,13 @@ def test_it_expires_unused_images_with_their_squashes(proxy_site, anon_upstream,
         f" has_blob({layer_digests(layout)[0]!r}))"
     )
     assert proxy_site.query(state) == "1 1 1 True"
-    squash_file = proxy_site.stack.cache_dir / proxy_site.query(
+    file_name = (
         "from quaysquash.squash.models import SquashedImage\n"
         f"print(SquashedImage.objects.get(repository__namespace__name={org!r}).file_name)"
     )
+    # The pull ends at its last byte; the worker assembles the file (and names it) just after.
+    wait_for(lambda: proxy_site.query(file_name) != "", timeout=60, what="the squash file")
+    squash_file = proxy_site.stack.cache_dir / proxy_site.query(file_name)
     assert squash_file.is_file()
     expired = proxy_site.query(
         "from datetime import timedelta\n"

@@ -95,6 +95,20 @@ class SquashSite:
             "id", "state", "attempt", "sha256", "size", "error", "format", "compression",
         )  # fmt: skip
 
+    def settled_rows(self, repo: str, timeout: float = 120) -> list[dict]:
+        """The squash rows of ``repo`` once none is building.
+
+        A pull that followed a build ends at its last byte; the worker hashes and assembles the
+        file after that, so the row says ``building`` for a moment longer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.squash_rows(repo)
+            if all(r["state"] != "building" for r in rows):
+                return rows
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{repo} still building after {timeout}s: {rows}")
+            time.sleep(0.2)
+
     def pull_logs(self, repo: str) -> list[dict]:
         out = self.stack.python(
             "import json\n"

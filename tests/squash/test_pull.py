@@ -23,7 +23,7 @@ def _plain_row(site) -> dict:
     """The cache row of acme/web:v1 as docker, uncompressed (other tests add other formats)."""
     return next(
         r
-        for r in site.squash_rows("acme/web")
+        for r in site.settled_rows("acme/web")
         if (r["format"], r["compression"]) == ("docker", "none")
     )
 
@@ -36,7 +36,7 @@ def test_it_streams_a_cold_squash_that_docker_loads_and_runs(site, dockerd):
     assert b"Debian" in run.stdout
     rows = [
         r
-        for r in site.squash_rows("acme/web")
+        for r in site.settled_rows("acme/web")
         if (r["format"], r["compression"]) == ("docker", "none")
     ]
     assert [(r["state"], r["attempt"]) for r in rows] == [("ready", 1)]
@@ -51,6 +51,7 @@ def test_it_streams_a_cold_squash_that_docker_loads_and_runs(site, dockerd):
 def test_it_serves_the_second_pull_from_cache_with_validators(site, dockerd):
     url = site.squash_url("acme/web", "v1")
     _load_with_docker(site, dockerd, url)  # whichever test runs first builds it
+    site.settled_rows("acme/web")
     response = requests.get(url, auth=site.auth, stream=True)
     assert response.status_code == 200
     row = _plain_row(site)
@@ -129,7 +130,7 @@ def test_it_serves_compressed_variants_that_docker_loads(site, dockerd):
         head = requests.get(url, auth=site.auth, stream=True)
         assert int(head.headers["Content-Length"]) > 0
         head.close()
-    kinds = {(r["compression"], r["state"]) for r in site.squash_rows("acme/web")}
+    kinds = {(r["compression"], r["state"]) for r in site.settled_rows("acme/web")}
     assert {("gzip", "ready"), ("zstd", "ready")} <= kinds
 
 
@@ -150,6 +151,7 @@ def test_it_answers_head_without_starting_a_build(site):
 def test_it_answers_head_on_a_cached_squash_with_the_get_headers(site, dockerd):
     url = site.squash_url("acme/web", "v1")
     _load_with_docker(site, dockerd, url)  # whichever test runs first builds it
+    site.settled_rows("acme/web")
     head = requests.head(url, auth=site.auth)
     get = requests.get(url, auth=site.auth, stream=True)
     get.close()

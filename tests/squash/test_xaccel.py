@@ -56,7 +56,7 @@ def test_it_streams_cold_through_nginx_and_hands_cached_pulls_to_it(proxied):
     cold = requests.get(url, auth=site.auth)
     assert cold.status_code == 200
     assert cold.headers.get("X-Squash-Source") == "build"
-    row = site.squash_rows("acme/web")[0]
+    row = site.settled_rows("acme/web")[0]
     assert "sha256:" + hashlib.sha256(cold.content).hexdigest() == row["sha256"]
 
     cached = requests.get(url, auth=site.auth)
