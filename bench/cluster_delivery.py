@@ -1,7 +1,7 @@
 """Cluster delivery benchmark: squashed pulls across hosts against the same pulls on one host.
 
     .venv/bin/python bench/cluster_delivery.py [--image DIR] [--runs 5] [--storage s3|shared-dir]
-                                               [--write-docs]
+                                               [--s3-server radosgw|moto] [--write-docs]
 
 Starts, in one run, the multi-host topology of ``scripts/cluster`` (two web servers, two
 workers, one beat, each with its own var dir; tests/support/cluster.py) and, as the anchor, a
@@ -11,8 +11,12 @@ PostgreSQL server and the same kind of storage, imports the image into both and 
 1. cross-host cold pull, time to first byte: web A answers while a worker elsewhere builds
    (target < 0.5 s);
 2. cross-host cold-pull throughput over the same-host cold pull's (target >= 0.7);
-3. (S3 only) a cached pull through the presigned redirect to the bucket (moto's server) over
-   Debian's nginx serving the same file from disk (target >= 0.9).
+3. (S3 only) a cached pull through the presigned redirect to the bucket over Debian's nginx
+   serving the same file from disk (target >= 0.9), and over the bucket's own GET of the
+   presigned URL (what the redirect adds).
+
+The S3 server is Ceph's radosgw (tests/support/ceph_rgw.py, Debian's ``radosgw``) unless
+``--s3-server moto`` picks the suite's moto server.
 
 Each measure alternates run for run with its anchor (the machine is shared); best and median
 of ``--runs``. Prints a Markdown section; ``--write-docs`` puts it into docs/benchmarks.md
@@ -37,6 +41,7 @@ sys.path[:0] = [str(REPO), str(BENCH)]
 from benchdocs import write_section  # noqa: E402  (bench/ is on sys.path)
 from squash_delivery import best, curl  # noqa: E402
 
+from tests.support.ceph_rgw import CephRgw  # noqa: E402
 from tests.support.cluster import STORAGES, Cluster  # noqa: E402
 from tests.support.nginx_server import NginxServer  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
@@ -114,21 +119,21 @@ def redirect_runs(
         f"location /file/ {{ alias {local.parent}/; sendfile on; }}",
     ).start()
     # The presigned URL itself, fetched straight from the bucket: what the redirect costs on
-    # top of the bucket's own speed (moto's, here), apart from how fast moto serves.
+    # top of the bucket's own speed, apart from how fast the S3 server serves.
     location = requests.get(
         web_b.url + SQUASH, auth=(user, secret), allow_redirects=False, timeout=60
     ).headers.get("Location", "")
     try:
-        redirected, plain, direct = [], [], []
+        redirected, plain, direct, bounces = [], [], [], []
         for _ in range(runs):
             redirected.append(curl(web_b.url + SQUASH, auth, "-L"))
             plain.append(curl(f"{nginx.url}/file/{local.name}"))
             if location:
                 direct.append(curl(location))
+            bounces.append(curl(web_b.url + SQUASH, auth))  # without -L: the 307 alone
     finally:
         nginx.stop()
-    first = curl(web_b.url + SQUASH, auth)  # without -L: what the server answered
-    return redirected, plain, direct, f"HTTP {first[0]}"
+    return redirected, plain, direct, bounces, f"HTTP {bounces[0][0]}"
 
 
 def ratio(anchor: list, measured: list) -> tuple[float, float]:
@@ -150,6 +155,10 @@ def ratio_row(label: str, anchor: list, measured: list, target: str = "") -> str
     return f"| {label} | {r_best:.2f} ({r_med:.2f}) | {target} |"
 
 
+def s3_flag(args) -> str:
+    return f" --s3-server {args.s3_server}" if args.storage == "s3" else ""
+
+
 def report(args, size: int, same: list, cross: list, cached) -> list[str]:
     mb = 1e6
     failed = [c for c in cross if c[0] != 200 or c[3] != size]
@@ -157,11 +166,11 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
         SECTION,
         "",
         f"Command: `.venv/bin/python bench/cluster_delivery.py --runs {args.runs} --storage "
-        f"{args.storage}{' --one-disk' if args.one_disk else ''}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Image "
+        f"{args.storage}{s3_flag(args)}{' --one-disk' if args.one_disk else ''}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Image "
         f"`{args.image.name}` (squashed docker archive {size / mb:.1f} MB); the cluster of "
         "`scripts/cluster` (2 uvicorn, 2 Celery workers with concurrency 1, 1 beat, each with "
         "its own var dir) against a single-host stack (uvicorn + 1 worker on one var dir), both "
-        f"on one private PostgreSQL and {args.storage} storage; best of {args.runs} runs, median "
+        f"on one private PostgreSQL and {args.storage} storage{f' ({args.s3_server})' if args.storage == 's3' else ''}; best of {args.runs} runs, median "
         f"in brackets, alternating run for run; {os.cpu_count()} cores (1-minute load average "
         f"at the end: {os.getloadavg()[0]:.1f}), {platform.python_implementation()} "
         f"{platform.python_version()}, loopback, curl as the client.",
@@ -185,17 +194,28 @@ def report(args, size: int, same: list, cross: list, cached) -> list[str]:
     if isinstance(cached, str):
         lines.append(f"| cached pull, presigned redirect vs nginx | {cached} | >= 0.9 |")
     elif cached is not None:
-        redirected, plain, direct, first = cached
+        redirected, plain, direct, bounces, first = cached
         ok = all(c[0] == 200 and c[3] == size for c in redirected)
         if ok and first.startswith("HTTP 30"):
             lines += [
-                timing_row(f"cached pull, presigned redirect to moto ({first})", redirected, size),
+                timing_row(
+                    f"cached pull, presigned redirect to {args.s3_server} ({first})",
+                    redirected,
+                    size,
+                ),
                 timing_row("nginx, same file (sendfile)", plain, size),
                 ratio_row("redirect vs nginx (throughput ratio)", plain, redirected, ">= 0.9"),
+                "| the 307 answer alone (no body) | {:.1f} ms ({:.1f}) | |".format(
+                    *(1000 * t for t in best(c[2] for c in bounces))
+                ),
             ]
             if direct and all(c[0] == 200 and c[3] == size for c in direct):
                 lines += [
-                    timing_row("moto's own GET of the presigned URL (no redirect)", direct, size),
+                    timing_row(
+                        f"{args.s3_server}'s own GET of the presigned URL (no redirect)",
+                        direct,
+                        size,
+                    ),
                     ratio_row(
                         "redirect vs the bucket's own GET (our overhead)", direct, redirected
                     ),
@@ -214,6 +234,7 @@ def main() -> None:
     parser.add_argument("--image", type=Path, default=DEBIAN_APP)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--storage", choices=STORAGES, default="s3")
+    parser.add_argument("--s3-server", choices=("radosgw", "moto"), default="radosgw")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument(
         "--one-disk",
@@ -226,7 +247,10 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="qsbench-cluster-"))
     postgres = PostgresServer().start()
-    s3 = S3Server(workdir / "s3").start() if args.storage == "s3" else None
+    s3 = None
+    if args.storage == "s3":
+        server = CephRgw if args.s3_server == "radosgw" else S3Server
+        s3 = server(workdir / "s3").start()
     stack = cluster = None
     cached: tuple | str | None = None
     try:

@@ -17,6 +17,7 @@ from tests.support.podman import Podman
 from tests.support.running import running
 
 if TYPE_CHECKING:
+    from tests.support.ceph_rgw import CephRgw
     from tests.support.s3_server import S3Server
     from tests.support.stack import Stack
 
@@ -45,7 +46,7 @@ def podman(tmp_path: Path) -> Iterator[Podman]:
 
 # --- Redis, S3 and the running stack (tests/support/stack.py) --------------------------------
 
-INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack", "s3_server"}
+INTEGRATION_FIXTURES = {"dockerd", "redis_server", "stack", "s3_server", "radosgw"}
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +83,17 @@ def s3_server() -> Iterator[S3Server]:
     from tests.support.s3_server import S3Server
 
     with running(S3Server, "qss3-") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def radosgw() -> Iterator[CephRgw]:
+    """Ceph's S3 gateway on a private one-node cluster (tests/support/ceph_rgw.py): a real S3
+    server that checks signatures, presigned-URL expiry and multipart part sizes, which moto's
+    does not. Same interface as ``s3_server``."""
+    from tests.support.ceph_rgw import CephRgw
+
+    with running(CephRgw, "qsrgw-") as server:
         yield server
 
 

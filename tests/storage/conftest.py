@@ -1,5 +1,7 @@
 """Both storage drivers behind one fixture: every contract test runs on each of them, the S3
-one against moto's S3 server over real HTTP (tests/support/s3_server.py)."""
+one over real HTTP against two S3 servers: moto's (tests/support/s3_server.py), which the rest
+of the suite uses, and Ceph's radosgw (tests/support/ceph_rgw.py), which checks signatures
+and part sizes as AWS does."""
 
 from __future__ import annotations
 
@@ -16,14 +18,26 @@ def local_storage(settings, tmp_path):
     return get_storage()
 
 
-@pytest.fixture
-def s3_storage(settings, tmp_path, s3_server):
-    bucket = s3_server.create_bucket()
-    s3_server.configure(settings, bucket, "pre/")
+def _s3_storage(settings, tmp_path, server):
+    bucket = server.create_bucket()
+    server.configure(settings, bucket, "pre/")
     settings.QS_SCRATCH_DIR = tmp_path / "scratch"
     return get_storage()
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request):
-    return request.getfixturevalue(f"{request.param}_storage")
+@pytest.fixture(params=["s3_server", "radosgw"])
+def s3_endpoint(request):
+    """The S3 server under test: moto's, then radosgw."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def s3_storage(settings, tmp_path, s3_endpoint):
+    return _s3_storage(settings, tmp_path, s3_endpoint)
+
+
+@pytest.fixture(params=["local", "s3_server", "radosgw"])
+def storage(request, settings, tmp_path):
+    if request.param == "local":
+        return request.getfixturevalue("local_storage")
+    return _s3_storage(settings, tmp_path, request.getfixturevalue(request.param))

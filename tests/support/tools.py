@@ -27,6 +27,13 @@ PACKAGES = {
     "curl": "curl",
     "htpasswd": "apache2-utils",
     "initdb": "postgresql",
+    "radosgw": "radosgw",
+    "radosgw-admin": "ceph-common",
+    "ceph": "ceph-common",
+    "ceph-authtool": "ceph-common",
+    "monmaptool": "ceph-base",
+    "ceph-mon": "ceph-mon",
+    "ceph-osd": "ceph-osd",
 }
 
 
