@@ -15,7 +15,7 @@ def put_blob(storage, data: bytes) -> str:
 
 
 def test_it_fills_the_cache_on_a_full_read_and_serves_later_reads_from_disk(
-    s3_storage, settings, s3_server
+    s3_storage, settings, s3_endpoint
 ):
     data = os.urandom(3 * 1024 * 1024)
     digest = put_blob(s3_storage, data)
@@ -25,7 +25,7 @@ def test_it_fills_the_cache_on_a_full_read_and_serves_later_reads_from_disk(
         assert fh.read() == data
     assert layercache.cached_path(digest).read_bytes() == data
     # The bucket copy is gone: a second build still reads the layer, from this host's disk.
-    s3_server.client().delete_object(Bucket=settings.QS_S3_BUCKET, Key="pre/" + blob_key(digest))
+    s3_endpoint.client().delete_object(Bucket=settings.QS_S3_BUCKET, Key="pre/" + blob_key(digest))
     with layercache.open_layer(digest) as fh:
         assert fh.read() == data
 

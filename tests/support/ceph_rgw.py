@@ -60,14 +60,30 @@ class CephRgw(S3Server):
             raise RuntimeError(f"{tool} {' '.join(args)}: {result.stderr[-2000:]}")
         return result.stdout
 
-    def _daemon(self, name: str, command: list[str], ready, timeout: float) -> None:
-        child = Child(name, command, log=self.workdir / f"{name}.out").start()
-        self.daemons.append(child)
-        try:
-            processes.wait_until(ready, timeout=timeout, alive=[child], what=name)
-        except (processes.ChildExited, TimeoutError) as exc:
+    def _daemon(
+        self, name: str, command: list[str], ready, timeout: float, attempts: int = 3
+    ) -> None:
+        """Start ``command`` until ``ready()``; one that exits while starting is started again
+        (up to ``attempts`` times), since a daemon of Ceph 16 with cephx off can lose the race
+        between its first command to the monitor and learning the cluster's fsid ("wrong
+        fsid"), more often on a busy machine."""
+        for attempt in range(1, attempts + 1):
+            child = Child(name, command, log=self.workdir / f"{name}.out").start()
+            try:
+                processes.wait_until(ready, timeout=timeout, alive=[child], what=name)
+            except processes.ChildExited as exc:
+                if attempt < attempts:
+                    continue
+                failure: Exception = exc
+            except TimeoutError as exc:
+                child.stop()
+                failure = exc
+            else:
+                self.daemons.append(child)
+                return
             logs = "\n".join(log_tail(p, 1500) for p in sorted(self.workdir.glob("log/*.log")))
-            raise RuntimeError(f"{exc}\n{log_tail(self.workdir / f'{name}.out')}\n{logs}") from None
+            out = log_tail(self.workdir / f"{name}.out")
+            raise RuntimeError(f"{failure} (attempt {attempt})\n{out}\n{logs}") from None
 
     def _write_conf(self, mon_port: int) -> str:
         fsid = str(uuid.uuid4())
@@ -91,6 +107,10 @@ mon allow pool size one = true
 mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 osd crush chooseleaf type = 0
+# The OSD is placed in the CRUSH map before it starts; at start it would send the monitor
+# commands of its own, which is where the fsid race above bites.
+osd crush update on start = false
+osd class update on start = false
 osd objectstore = memstore
 memstore device bytes = {self.memory_bytes}
 run dir = {w}/run
@@ -131,7 +151,9 @@ rgw thread pool size = 128
         )
         osd = self.ceph("ceph", "osd", "create").strip()
         self.ceph("ceph-osd", "-i", osd, "--mkfs")
-        self.ceph("ceph", "osd", "crush", "add", f"osd.{osd}", "1.0", "host=localhost")
+        self.ceph(
+            "ceph", "osd", "crush", "add", f"osd.{osd}", "1.0", "host=localhost", "root=default"
+        )  # fmt: skip
         self._daemon(
             "ceph-osd",
             [require("ceph-osd"), "-f", "-c", str(self.conf), "-i", osd],

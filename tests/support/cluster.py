@@ -80,7 +80,8 @@ class Cluster:
     """Webs ``web-a``, ``web-b``; workers ``worker-a``, ``worker-b``; one ``beat``.
 
     ``postgres``/``s3`` may be servers the caller already runs (the tests share one per
-    session); otherwise the cluster starts and stops its own. ``extra_env`` goes to every
+    session); otherwise the cluster starts and stops its own (an ``s3_kind``: moto's server,
+    or ``CephRgw``). ``extra_env`` goes to every
     process (e.g. a throttle for kill tests). Each node's ``env`` is what its process runs with;
     ``manage(..., node=)`` runs a management command "on" that node's host. ``one_disk``
     gives every process the same var dir (one host's layout): a check of the tests themselves.
@@ -93,6 +94,7 @@ class Cluster:
         storage: str = "s3",
         postgres: PostgresServer | None = None,
         s3: S3Server | None = None,
+        s3_kind: type[S3Server] = S3Server,
         extra_env: Mapping[str, str] | None = None,
         concurrency: int = 1,
         access_log: bool = True,
@@ -109,7 +111,7 @@ class Cluster:
         self._own_postgres = postgres is None
         self._own_s3 = s3 is None and storage == "s3"
         self.postgres = postgres or PostgresServer()
-        self.s3 = s3 or (S3Server(self.workdir / "s3") if storage == "s3" else None)
+        self.s3 = s3 or (s3_kind(self.workdir / "s3") if storage == "s3" else None)
         self.redis = RedisServer(self.workdir / "redis")
         self.database_name = f"qs_cluster_{secrets.token_hex(4)}"
         self.bucket = f"qs-cluster-{secrets.token_hex(4)}" if storage == "s3" else ""

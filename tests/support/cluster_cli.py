@@ -1,6 +1,7 @@
 """``scripts/cluster``: run the multi-host topology (:mod:`tests.support.cluster`) until Ctrl-C.
 
-python -m tests.support.cluster_cli [--storage s3|shared-dir] [--concurrency N] [--keep]
+python -m tests.support.cluster_cli [--storage s3|shared-dir] [--s3-server moto|radosgw]
+                                   [--concurrency N] [--workdir DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .ceph_rgw import CephRgw
 from .cluster import STORAGES, Cluster
+from .s3_server import S3Server
 
 
 def banner(cluster: Cluster, demo: str) -> str:
+    server = "radosgw" if isinstance(cluster.s3, CephRgw) else "moto"
     storage = (
-        f"S3 (moto) at {cluster.s3.url}, bucket {cluster.bucket}"
+        f"S3 ({server}) at {cluster.s3.url}, bucket {cluster.bucket}"
         if cluster.s3 is not None
         else f"one shared directory {cluster.shared_dir}"
     )
@@ -51,13 +55,25 @@ def main(argv: list[str] | None = None) -> int:
         "sharing PostgreSQL, Redis and the storage, on this machine.",
     )
     parser.add_argument("--storage", choices=STORAGES, default="s3")
+    parser.add_argument(
+        "--s3-server",
+        choices=("moto", "radosgw"),
+        default="moto",
+        help="the S3 server: moto's (starts in a second) or Ceph's radosgw (checks signatures; "
+        "Debian packages radosgw, ceph-mon, ceph-osd; about 15 s to start)",
+    )
     parser.add_argument("--concurrency", type=int, default=1, help="Celery pool per worker")
     parser.add_argument("--workdir", type=Path, help="where the hosts' dirs go (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir on exit")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qs-cluster-"))
-    cluster = Cluster(workdir, storage=args.storage, concurrency=args.concurrency)
+    cluster = Cluster(
+        workdir,
+        storage=args.storage,
+        concurrency=args.concurrency,
+        s3_kind=CephRgw if args.s3_server == "radosgw" else S3Server,
+    )
     stop = threading.Event()
     started = threading.Event()
 
