@@ -27,7 +27,7 @@ def _lines(stream, into: queue.Queue) -> None:
 
 
 def _banner(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> str:
-    """The output up to the end of the banner (the blank line after the demo's commands)."""
+    """The output up to the end of the banner (the blank line after the demo's curl command)."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -39,7 +39,11 @@ def _banner(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> str:
             raise AssertionError(f"scripts/cluster exited ({proc.wait()}):\n{''.join(seen)}")
         seen.append(line)
         text = "".join(seen)
-        if "quaysquash cluster is running" in text and text.endswith("\n\n"):
+        if (
+            "quaysquash cluster is running" in text
+            and "c1/squash/" in text
+            and text.endswith("\n\n")
+        ):
             return text
     raise AssertionError(f"no banner within {timeout}s:\n{''.join(seen)}")
 
