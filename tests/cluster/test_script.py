@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.support.tools import require, require_debian_app
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,6 +72,7 @@ def test_it_runs_on_radosgw_until_interrupted_and_serves_the_demo_squash(tmp_pat
         token = re.search(r"robot token:\s+(\S+)", banner)[1]
 
         out = tmp_path / "web.tar"
+        state = f"{balancer}/api/v1/repository/acme/web/tag/v1/squash"
         for source in ("build", "cache"):  # cold through the balancer, then the redirect
             with requests.get(
                 f"{balancer}/c1/squash/acme/web/v1", auth=(robot, token), stream=True, timeout=300
@@ -84,8 +86,15 @@ def test_it_runs_on_radosgw_until_interrupted_and_serves_the_demo_squash(tmp_pat
                         fh.write(chunk)
             with tarfile.open(out) as archive:
                 assert "manifest.json" in archive.getnames(), source
-            if source == "build":
-                _wait_ready(balancer, robot, token)
+            if source == "build":  # a followed pull ends before the worker names the file
+                wait_for(
+                    lambda: (
+                        requests.get(state, auth=(robot, token), timeout=10).json()["state"]
+                        == "ready"
+                    ),
+                    timeout=120,
+                    what="the demo squash to be ready",
+                )
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=120) == 0
@@ -94,14 +103,3 @@ def test_it_runs_on_radosgw_until_interrupted_and_serves_the_demo_squash(tmp_pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def _wait_ready(base: str, robot: str, token: str, timeout: float = 120) -> None:
-    """A followed pull ends at its last byte; the worker names the file just after."""
-    url = f"{base}/api/v1/repository/acme/web/tag/v1/squash"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if requests.get(url, auth=(robot, token), timeout=10).json()["state"] == "ready":
-            return
-        time.sleep(0.2)
-    raise AssertionError("the demo squash never became ready")

@@ -24,6 +24,7 @@ from tests.support.markers import database_backed
 from tests.support.running import running
 from tests.support.stack import Stack
 from tests.support.tools import require, require_debian_app
+from tests.support.waiting import wait_for
 
 from .images import make_layout
 
@@ -100,14 +101,12 @@ class SquashSite:
 
         A pull that followed a build ends at its last byte; the worker hashes and assembles the
         file after that, so the row says ``building`` for a moment longer."""
-        deadline = time.monotonic() + timeout
-        while True:
-            rows = self.squash_rows(repo)
-            if all(r["state"] != "building" for r in rows):
-                return rows
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{repo} still building after {timeout}s: {rows}")
-            time.sleep(0.2)
+        wait_for(
+            lambda: all(r["state"] != "building" for r in self.squash_rows(repo)),
+            timeout=timeout,
+            what=f"the builds of {repo} to settle",
+        )
+        return self.squash_rows(repo)
 
     def pull_logs(self, repo: str) -> list[dict]:
         out = self.stack.python(
