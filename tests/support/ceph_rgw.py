@@ -10,10 +10,9 @@ signatures and expiry, and supports ``UploadPartCopy``, as AWS S3 does.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from quaysquash.core import processes
@@ -22,17 +21,7 @@ from quaysquash.core.processes import Child
 from .s3_server import S3Server
 from .server_process import log_tail
 from .tools import free_port, require
-
-
-def _port_open(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
-
-
-def _answers(url: str) -> bool:
-    """Any HTTP answer at all (the gateway answers an anonymous ``/`` with a bucket list)."""
-    with urllib.request.urlopen(url, timeout=2):
-        return True
+from .waiting import port_open
 
 
 class CephRgw(S3Server):
@@ -61,14 +50,19 @@ class CephRgw(S3Server):
         return result.stdout
 
     def _daemon(
-        self, name: str, command: list[str], ready, timeout: float, attempts: int = 3
+        self,
+        name: str,
+        command: Callable[[int], list[str]],
+        ready: Callable[[], bool],
+        timeout: float,
+        attempts: int = 3,
     ) -> None:
-        """Start ``command`` until ``ready()``; one that exits while starting is started again
-        (up to ``attempts`` times), since a daemon of Ceph 16 with cephx off can lose the race
-        between its first command to the monitor and learning the cluster's fsid ("wrong
-        fsid"), more often on a busy machine."""
+        """Start ``command(attempt)`` until ``ready()``; one that exits while starting is
+        started again (up to ``attempts`` times), since a daemon of Ceph 16 with cephx off can
+        lose the race between its first command to the monitor and learning the cluster's
+        fsid ("wrong fsid"), more often on a busy machine."""
         for attempt in range(1, attempts + 1):
-            child = Child(name, command, log=self.workdir / f"{name}.out").start()
+            child = Child(name, command(attempt), log=self.workdir / f"{name}.out").start()
             try:
                 processes.wait_until(ready, timeout=timeout, alive=[child], what=name)
             except processes.ChildExited as exc:
@@ -120,7 +114,6 @@ mon data = {w}/mon
 osd data = {w}/osd$id
 keyring = {w}/keyring
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:{self.port}
 rgw thread pool size = 128
 """
         )
@@ -145,8 +138,8 @@ rgw thread pool size = 128
         self.ceph("ceph-mon", "--mkfs", "-i", "a", "--monmap", str(w / "monmap"))
         self._daemon(
             "ceph-mon",
-            [require("ceph-mon"), "-f", "-c", str(self.conf), "-i", "a"],
-            lambda: _port_open(mon_port),
+            lambda _: [require("ceph-mon"), "-f", "-c", str(self.conf), "-i", "a"],
+            lambda: port_open(mon_port),
             timeout,
         )
         osd = self.ceph("ceph", "osd", "create").strip()
@@ -156,14 +149,14 @@ rgw thread pool size = 128
         )  # fmt: skip
         self._daemon(
             "ceph-osd",
-            [require("ceph-osd"), "-f", "-c", str(self.conf), "-i", osd],
+            lambda _: [require("ceph-osd"), "-f", "-c", str(self.conf), "-i", osd],
             lambda: " 1 up" in self.ceph("ceph", "osd", "stat"),
             timeout,
         )
         self._daemon(
             "radosgw",
-            [require("radosgw"), "-f", "-c", str(self.conf), "-n", "client.rgw"],
-            lambda: _answers(self.url + "/"),
+            self._gateway_command,
+            lambda: processes.http_ok(self.url + "/"),  # an anonymous bucket list
             timeout,
         )
         self.ceph(
@@ -172,6 +165,16 @@ rgw thread pool size = 128
             "--secret", self.secret_access_key,
         )  # fmt: skip
         return self
+
+    def _gateway_command(self, attempt: int) -> list[str]:
+        # The port was free when it was picked, seconds ago; if the gateway could not bind it
+        # (an outgoing connection may have taken it since), the next attempt takes another.
+        if attempt > 1:
+            self.port = free_port()
+        return [
+            require("radosgw"), "-f", "-c", str(self.conf), "-n", "client.rgw",
+            "--rgw_frontends", f"beast endpoint=127.0.0.1:{self.port}",
+        ]  # fmt: skip
 
     def stop(self) -> None:
         for child in reversed(self.daemons):
